@@ -1,0 +1,116 @@
+"""The evaluation context: the facts all rules share for one evaluation.
+
+Built once from the events: which events are void (retracted), events by type in time order, the
+roster, credit (who earns an event), and which policy judges each month. Rules memoise their
+per-period results here so look-backs (streaks, earlier adoptions) are computed once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.events import Event
+from rulesengine.periods import Period, period_of
+from rulesengine.results import Warning
+from rulesengine.roster import Roster
+from rulesengine.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from rulesengine.policy import Policy
+
+
+def void_ids(events: Sequence[Event], vocab: Vocabulary) -> set[str]:
+    """Ids voided by retractions; a retracted retraction voids nothing."""
+    voids = [e for e in events if vocab.types[e.type].voids]
+    voided: set[str] = set()
+    for ev in sorted(voids, key=Event.sort_key, reverse=True):
+        if ev.id not in voided:
+            voided.add(ev.get(vocab.types[ev.type].voids or ""))
+    return voided
+
+
+@dataclass(slots=True)
+class Context:
+    """Shared facts of one evaluation. ``policy_for`` maps a month to its policy (or None)."""
+
+    vocab: Vocabulary
+    events: list[Event]
+    policy_for: Callable[[Period], Policy | None]
+    family: str
+    timezone: str
+    void: set[str] = field(default_factory=set)
+    by_id: dict[str, Event] = field(default_factory=dict)
+    by_type: dict[str, list[Event]] = field(default_factory=dict)
+    _times: dict[str, list[datetime]] = field(default_factory=dict)
+    roster: Roster = field(default_factory=Roster)
+    warnings: dict[str, list[Warning]] = field(default_factory=dict)  # by month id
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        vocab: Vocabulary,
+        events: Sequence[Event],
+        policy_for: Callable[[Period], Policy | None],
+        family: str,
+        timezone: str,
+    ) -> Context:
+        """Index ``events`` (any order) for evaluation."""
+        ctx = cls(vocab, [], policy_for, family, timezone)
+        ctx.void = void_ids(events, vocab)
+        ctx.by_id = {e.id: e for e in events}
+        live = sorted((e for e in events if e.id not in ctx.void), key=Event.sort_key)
+        ctx.events = live
+        for ev in live:
+            ctx.by_type.setdefault(ev.type, []).append(ev)
+        ctx._times = {t: [e.at for e in evs] for t, evs in ctx.by_type.items()}
+        ctx.roster = Roster.build(live, vocab)
+        return ctx
+
+    def between(self, type_name: str, start: datetime, end: datetime) -> list[Event]:
+        """Live events of ``type_name`` with ``start <= at < end``, in time order."""
+        times = self._times.get(type_name)
+        if not times:
+            return []
+        evs = self.by_type[type_name]
+        return evs[bisect_left(times, start) : bisect_left(times, end)]
+
+    def credit(self, ev: Event) -> tuple[Event, str | None]:
+        """The event that earns credit for ``ev`` and the person credited.
+
+        Follows the vocabulary's ``credit:`` field: a person field ends the walk; an event field
+        (an adoption's ``ref``) continues from the referenced event.
+        """
+        seen = 0
+        while seen < 8:
+            spec = self.vocab.types[ev.type]
+            key = spec.credit
+            if key is None:
+                return ev, None
+            fs = spec.fields[key]
+            value = ev.data.get(key)
+            if fs.type == "event":
+                ref = self.by_id.get(value) if value else None
+                if ref is None:
+                    return ev, None
+                ev = ref
+                seen += 1
+                continue
+            return ev, value
+        return ev, None
+
+    def is_live(self, event_id: str) -> bool:
+        """Whether the event exists and is not void."""
+        return event_id in self.by_id and event_id not in self.void
+
+    def month_of(self, ev: Event) -> Period:
+        """The local month of ``ev``."""
+        return period_of(ev.at, "month", self.timezone)
+
+    def warn(self, month: Period, warning: Warning) -> None:
+        """Record a warning against the month it arose in."""
+        self.warnings.setdefault(month.id, []).append(warning)

@@ -1,0 +1,191 @@
+"""The roster over time: units with kinds and parents, persons with a unit and a role.
+
+Built once per evaluation from the roster events (those whose vocabulary type has a ``roster:``
+operation). "At t" includes every change at or before ``t``; "at the end of a period" is just
+before the next period's first instant.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rulesengine.events import Event
+from rulesengine.periods import ONE_MICROSECOND
+from rulesengine.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """An org unit."""
+
+    id: str
+    name: str
+    kind: str
+    parent: str | None
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A person's place from some instant on; ``unit`` is None once they have left."""
+
+    unit: str | None
+    role: str | None
+    last_unit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRule:
+    """How the head of a unit is found (from a policy's ``roster.heads``)."""
+
+    unit_kinds: tuple[str, ...] | None
+    roles: tuple[str, ...]
+    otherwise: str = "none"
+
+
+@dataclass(slots=True)
+class Roster:
+    """Units and the timeline of every person."""
+
+    units: dict[str, Unit] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    _times: dict[str, list[datetime]] = field(default_factory=dict)
+    _states: dict[str, list[State]] = field(default_factory=dict)
+    _ever_in: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
+        """The roster from roster events (any order; applied by time, then id)."""
+        roster = cls()
+        ops = [(vocab.types[e.type].roster, e) for e in events if vocab.types[e.type].roster]
+        for op, ev in sorted(ops, key=lambda p: p[1].sort_key()):
+            d = ev.data
+            if op == "create_unit":
+                roster.units[d["unit"]] = Unit(
+                    d["unit"], d.get("name", d["unit"]), d["kind"], d.get("parent"), ev.at
+                )
+                continue
+            pid = d["person"]
+            cur = roster.state_at(pid, ev.at)
+            if op == "join":
+                roster.names[pid] = d.get("name", pid)
+                new = State(d["unit"], d["role"], d["unit"])
+            elif cur is None or cur.unit is None:
+                continue  # a change for someone not on the roster: nothing to apply
+            elif op == "move":
+                new = State(d["unit"], cur.role, d["unit"])
+            elif op == "change_role":
+                new = State(cur.unit, d["role"], cur.last_unit)
+            else:  # leave
+                new = State(None, None, cur.last_unit)
+            roster._times.setdefault(pid, []).append(ev.at)
+            roster._states.setdefault(pid, []).append(new)
+            if new.unit:
+                roster._ever_in.setdefault(new.unit, set()).add(pid)
+        return roster
+
+    def persons(self) -> list[str]:
+        """Every person who was ever on the roster, sorted."""
+        return sorted(self._states)
+
+    def state_at(self, pid: str, t: datetime) -> State | None:
+        """The person's state after every change at or before ``t`` (None before joining)."""
+        times = self._times.get(pid)
+        if not times:
+            return None
+        i = bisect_right(times, t)
+        return self._states[pid][i - 1] if i else None
+
+    def unit_at(self, pid: str, t: datetime) -> str | None:
+        """The unit the person is in at ``t`` (None if not on the roster)."""
+        st = self.state_at(pid, t)
+        return st.unit if st else None
+
+    def last_unit_at(self, pid: str, t: datetime) -> str | None:
+        """The unit at ``t``, or the last one they were in if they have left."""
+        st = self.state_at(pid, t)
+        return st.last_unit if st else None
+
+    def exists(self, unit: str, t: datetime) -> bool:
+        """Whether the unit has been created at or before ``t``."""
+        u = self.units.get(unit)
+        return u is not None and u.created <= t
+
+    def units_of_kinds(self, kinds: Sequence[str], t: datetime) -> list[str]:
+        """Units of these kinds existing at ``t``, sorted by id."""
+        return sorted(u.id for u in self.units.values() if u.kind in kinds and u.created <= t)
+
+    def lineage(self, unit: str | None) -> list[str]:
+        """The unit and its ancestors, nearest first."""
+        out: list[str] = []
+        while unit is not None and unit in self.units and unit not in out:
+            out.append(unit)
+            unit = self.units[unit].parent
+        return out
+
+    def unit_of_kind(self, unit: str | None, kinds: Sequence[str]) -> str | None:
+        """The nearest unit at or above ``unit`` whose kind is in ``kinds``."""
+        for u in self.lineage(unit):
+            if self.units[u].kind in kinds:
+                return u
+        return None
+
+    def members_at(self, unit: str, t: datetime) -> list[tuple[str, str]]:
+        """``(person, role)`` of everyone in ``unit`` at ``t``, sorted by person id."""
+        out = []
+        for pid in sorted(self._ever_in.get(unit, ())):
+            st = self.state_at(pid, t)
+            if st is not None and st.unit == unit and st.role is not None:
+                out.append((pid, st.role))
+        return out
+
+    def eligible(
+        self,
+        pid: str,
+        start: datetime,
+        end: datetime,
+        unit_kinds: Sequence[str],
+        roles: Sequence[str],
+    ) -> bool:
+        """Whether in a unit of ``unit_kinds`` with a role in ``roles`` for all of [start, end)."""
+        st = self.state_at(pid, start)
+        if not self._fits(st, unit_kinds, roles):
+            return False
+        times = self._times[pid]
+        i = bisect_right(times, start)
+        while i < len(times) and times[i] < end:
+            if not self._fits(self._states[pid][i], unit_kinds, roles):
+                return False
+            i += 1
+        return True
+
+    def _fits(self, st: State | None, unit_kinds: Sequence[str], roles: Sequence[str]) -> bool:
+        if st is None or st.unit is None or st.role not in roles:
+            return False
+        unit = self.units.get(st.unit)
+        return unit is not None and unit.kind in unit_kinds
+
+    def head_of(self, unit: str | None, t: datetime, rules: Sequence[HeadRule]) -> str | None:
+        """The head of ``unit`` at ``t`` under ``rules`` (None when nobody qualifies)."""
+        seen: set[str] = set()
+        while unit is not None and unit in self.units and unit not in seen:
+            seen.add(unit)
+            kind = self.units[unit].kind
+            rule = next((r for r in rules if r.unit_kinds is None or kind in r.unit_kinds), None)
+            if rule is None:
+                return None
+            holders = [p for p, role in self.members_at(unit, t) if role in rule.roles]
+            if holders:
+                return holders[0]
+            if rule.otherwise != "parent":
+                return None
+            unit = self.units[unit].parent
+        return None
+
+
+def end_instant(end: datetime) -> datetime:
+    """ "At the end of a period": just before the next period's first instant."""
+    return end - ONE_MICROSECOND

@@ -1,0 +1,235 @@
+"""Rule kind ``deadline``: a task (an event such as a commission or an incident) must be answered
+by another event by a due time.
+
+The due time is a timestamp field of the task, or the task's time plus a number of hours computed
+by an expression. Answers are live events of ``met_by.type`` whose ``link`` field names the task,
+that pass ``where``, and (optionally) come from the person in the task's ``by`` field or from a
+member of the unit in its ``within`` field (or a unit below it) at the answer's time. An answer
+exactly at the due time is on time.
+
+- ``late``: the first answer comes after the due time; actions in the month of that answer.
+- ``missing``: no answer by the due time (``by: due``) or by the end of the month that contains
+  it (``by: end_of_due_month``); actions in the month that contains the due time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.events import Event
+from rulesengine.expressions import Expression
+from rulesengine.periods import Period, period_of
+from rulesengine.results import Action
+from rulesengine.roster import end_instant
+from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.common import ActionSpec, BuildContext, Selection, build_actions, field_names
+from rulesengine.yamlsrc import Path
+
+if TYPE_CHECKING:
+    from rulesengine.context import Context
+    from rulesengine.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRule:
+    """A checked ``deadline`` rule."""
+
+    name: str
+    label: str
+    on: str
+    due_field: str | None
+    due_hours: Expression | None
+    answer: Selection
+    link: str
+    by: str | None
+    within: str | None
+    late: tuple[ActionSpec, ...]
+    missing: tuple[ActionSpec, ...]
+    missing_by: str
+    field_kinds: dict[str, str]
+    kind: str = "deadline"
+
+
+def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> DeadlineRule | None:
+    """Build a deadline rule from its checked YAML mapping."""
+    on = ctx.event_type(raw["on"], (*path, "on"))
+    mb = raw["met_by"]
+    answer_type = ctx.event_type(mb["type"], (*path, "met_by", "type"))
+    if on is None or answer_type is None:
+        return None
+    ok = True
+    due_field = raw["due"].get("field")
+    due_hours = None
+    if due_field is not None:
+        ok &= ctx.field_of(on, due_field, (*path, "due", "field"), ("timestamp",))
+    else:
+        due_hours = ctx.expression(
+            raw["due"]["hours_after"], (*path, "due", "hours_after"), field_names(ctx.vocab, on)
+        )
+        ok &= due_hours is not None
+    ok &= ctx.field_of(answer_type, mb["link"], (*path, "met_by", "link"), ("event",))
+    if "by" in mb:
+        ok &= ctx.field_of(on, mb["by"], (*path, "met_by", "by"), ("person",))
+    if "within" in mb:
+        ok &= ctx.field_of(on, mb["within"], (*path, "met_by", "within"), ("unit",))
+    where = None
+    if "where" in mb:
+        where = ctx.expression(
+            mb["where"], (*path, "met_by", "where"), field_names(ctx.vocab, answer_type)
+        )
+        ok &= where is not None
+    refs = {
+        n: s.type for n, s in ctx.vocab.types[on].fields.items() if s.type in ("person", "unit")
+    }
+    subjects = ("task", *refs)
+    late: list[ActionSpec] = []
+    missing: list[ActionSpec] = []
+    for key, dest in (("late", late), ("missing", missing)):
+        if key in raw:
+            raws = raw[key]["actions"]
+            dest.extend(
+                build_actions(raws, (*path, key, "actions"), ctx, None, subjects, tuple(refs))
+            )
+            ok &= len(dest) == len(raws)
+            for i, a in enumerate(dest):
+                if not a.target.head and refs.get(a.target.ref) != "person":
+                    ctx.error(
+                        (*path, key, "actions", i, "target"),
+                        "E170",
+                        f"'{a.target.ref}' is not a person: write 'head of {a.target.ref}'",
+                    )
+                    ok = False
+    if not ok:
+        return None
+    return DeadlineRule(
+        raw["name"],
+        raw.get("label", ""),
+        on,
+        due_field,
+        due_hours,
+        Selection(f"{raw['name']}.met_by", answer_type, where),
+        mb["link"],
+        mb.get("by"),
+        mb.get("within"),
+        tuple(late),
+        tuple(missing),
+        raw.get("missing", {}).get("by", "due"),
+        refs,
+    )
+
+
+def due_time(rule: DeadlineRule, task: Event) -> datetime:
+    """When the task is due."""
+    if rule.due_field is not None:
+        value: datetime = task.data[rule.due_field]
+        return value
+    assert rule.due_hours is not None
+    hours = rule.due_hours.evaluate_values(
+        tuple(task.data.get(n) if n != "type" else task.type for n in rule.due_hours.names)
+    )
+    return task.at + timedelta(hours=float(Decimal(str(hours))))
+
+
+def answers(ctx: Context, rule: DeadlineRule, task: Event) -> list[Event]:
+    """The task's valid answers, in time order."""
+    index_key = ("deadline-answers", rule.answer.type, rule.link)
+    index = ctx.memo.get(index_key)
+    if index is None:
+        index = {}
+        for ev in ctx.by_type.get(rule.answer.type, ()):
+            index.setdefault(ev.data.get(rule.link), []).append(ev)
+        ctx.memo[index_key] = index
+    out = []
+    for ev in index.get(task.id, ()):
+        if not rule.answer.matches(ev):
+            continue
+        _, person = ctx.credit(ev)
+        if rule.by is not None and person != task.data.get(rule.by):
+            continue
+        if rule.within is not None:
+            home = ctx.roster.unit_at(person, ev.at) if person else None
+            if task.data.get(rule.within) not in ctx.roster.lineage(home):
+                continue
+        out.append(ev)
+    return out
+
+
+def evaluate(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -> list[Action]:
+    """The actions of ``rule`` that fall in the month ``period``."""
+    if period.kind != "month":
+        return []
+    start, end = period.bounds(policy.timezone)
+    last = end_instant(end)
+    out: list[Action] = []
+    for task in ctx.by_type.get(rule.on, ()):
+        due = due_time(rule, task)
+        found = answers(ctx, rule, task)
+        first = found[0] if found else None
+        explanation: dict[str, Any] = {
+            "task": task.id,
+            "due": due.isoformat(),
+            "answers": [a.id for a in found],
+        }
+        if first is not None and first.at > due and start <= first.at < end:
+            explanation["first_answer"] = first.id
+            for spec in rule.late:
+                out.append(
+                    _act(ctx, policy, rule, spec, period, task, due, last, first.id, explanation)
+                )
+        if not (start <= due < end):
+            continue
+        limit = (
+            due
+            if rule.missing_by == "due"
+            else period_of(due, "month", policy.timezone).bounds(policy.timezone)[1]
+        )
+        on_time = any(a.at <= limit if rule.missing_by == "due" else a.at < limit for a in found)
+        if not on_time:
+            for spec in rule.missing:
+                out.append(
+                    _act(ctx, policy, rule, spec, period, task, due, last, None, explanation)
+                )
+    return out
+
+
+def _act(
+    ctx: Context,
+    policy: Policy,
+    rule: DeadlineRule,
+    spec: ActionSpec,
+    period: Period,
+    task: Event,
+    due: datetime,
+    last: datetime,
+    answer: str | None,
+    explanation: dict[str, Any],
+) -> Action:
+    at = due if spec.target.at == "due" else last
+    if spec.subject == "task":
+        subject, subject_kind = task.id, task.type
+    else:
+        subject = str(task.data.get(spec.subject))
+        subject_kind = (
+            "person"
+            if rule.field_kinds[spec.subject] == "person"
+            else ctx.roster.units[subject].kind
+        )
+    ref = task.data.get(spec.target.ref)
+    kind = rule.field_kinds[spec.target.ref]
+    target = head_of(ctx, policy, ref, kind, at) if spec.target.head else ref
+    evidence = [task.id] + ([answer] if answer else [])
+    return make_action(
+        ctx,
+        policy,
+        rule.name,
+        spec,
+        period.id,
+        subject,
+        subject_kind,
+        target,
+        evidence,
+        dict(explanation),
+    )

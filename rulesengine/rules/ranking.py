@@ -1,0 +1,95 @@
+"""Rule kind ``ranking``: rank every unit of some kinds that exists at the period's end by the
+points of a points rule, highest first, with standard competition ranks (1, 2, 2, 4), ties listed
+by id, and optional tiers by rank (a tie straddling a tier boundary stays in the better tier)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.periods import Period
+from rulesengine.results import RankingRow
+from rulesengine.roster import end_instant
+from rulesengine.rules.common import BuildContext
+from rulesengine.yamlsrc import Path
+
+if TYPE_CHECKING:
+    from rulesengine.context import Context
+    from rulesengine.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Ranks up to ``up_to_rank`` (None: all the rest) get ``label``."""
+
+    label: str
+    up_to_rank: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RankingRule:
+    """A checked ``ranking`` rule."""
+
+    name: str
+    label: str
+    periods: tuple[str, ...]
+    unit_kinds: tuple[str, ...]
+    points: str
+    tiers: tuple[Tier, ...]
+    kind: str = "ranking"
+
+
+def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> RankingRule | None:
+    """Build a ranking rule from its checked YAML mapping."""
+    if ctx.rule_names.get(raw["points"]) != "points":
+        ctx.error(
+            (*path, "points"),
+            "E180",
+            f"'{raw['points']}' is not a points rule of this policy",
+            "name the rule whose points are ranked",
+        )
+        return None
+    tiers = tuple(Tier(t["label"], t.get("up_to_rank")) for t in raw.get("tiers", ()))
+    return RankingRule(
+        raw["name"],
+        raw.get("label", ""),
+        tuple(raw["periods"]),
+        tuple(raw["unit_kinds"]),
+        raw["points"],
+        tiers,
+    )
+
+
+def rank(
+    points: dict[str, Decimal], tiers: tuple[Tier, ...]
+) -> list[tuple[str, int, Decimal, str | None]]:
+    """``(subject, rank, points, tier)`` in ranking order."""
+    ordered = sorted(points.items(), key=lambda kv: (-kv[1], kv[0]))
+    out = []
+    prev: Decimal | None = None
+    current = 0
+    for i, (subject, pts) in enumerate(ordered, start=1):
+        if pts != prev:
+            current, prev = i, pts
+        tier = next(
+            (t.label for t in tiers if t.up_to_rank is None or current <= t.up_to_rank), None
+        )
+        out.append((subject, current, pts, tier))
+    return out
+
+
+def evaluate(
+    ctx: Context,
+    rule: RankingRule,
+    period: Period,
+    policy: Policy,
+    unit_points: dict[tuple[str, str], Decimal],
+) -> list[RankingRow]:
+    """The ranking for ``period`` if the rule ranks periods of its kind."""
+    if period.kind not in rule.periods:
+        return []
+    last = end_instant(period.bounds(policy.timezone)[1])
+    units = ctx.roster.units_of_kinds(rule.unit_kinds, last)
+    points = {u: unit_points.get((rule.points, u), Decimal(0)) for u in units}
+    return [RankingRow(rule.name, s, r, p, t) for s, r, p, t in rank(points, rule.tiers)]

@@ -1,0 +1,131 @@
+"""Rule kind ``share``: at a period's close, per unit, the share of counted events that meet a
+condition (``part``); actions when there is at least one counted event and the share is below the
+minimum. Events count for a unit when their author was in it, or in a unit below it, at the time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.expressions import Expression
+from rulesengine.periods import Period
+from rulesengine.results import Action
+from rulesengine.roster import end_instant
+from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.common import (
+    ActionSpec,
+    BuildContext,
+    Selection,
+    build_actions,
+    build_selection,
+    field_names,
+)
+from rulesengine.yamlsrc import Path
+
+if TYPE_CHECKING:
+    from rulesengine.context import Context
+    from rulesengine.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRule:
+    """A checked ``share`` rule."""
+
+    name: str
+    label: str
+    period: str
+    unit_kinds: tuple[str, ...]
+    counts: Selection
+    part: Expression
+    minimum: Decimal
+    actions: tuple[ActionSpec, ...]
+    kind: str = "share"
+
+
+def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | None:
+    """Build a share rule from its checked YAML mapping."""
+    counts = build_selection(raw["counts"], (*path, "counts"), ctx)
+    if counts is None:
+        return None
+    part = ctx.expression(raw["part"], (*path, "part"), field_names(ctx.vocab, counts.type))
+    actions = build_actions(raw["actions"], (*path, "actions"), ctx, None)
+    for i, a in enumerate(actions):
+        if not a.target.head:
+            ctx.error(
+                (*path, "actions", i, "target"),
+                "E161",
+                "the subject here is a unit: the target must be 'head of subject'",
+            )
+            return None
+    if part is None or len(actions) != len(raw["actions"]):
+        return None
+    return ShareRule(
+        raw["name"],
+        raw.get("label", ""),
+        raw["period"],
+        tuple(raw["unit_kinds"]),
+        counts,
+        part,
+        Decimal(str(raw["minimum"])),
+        tuple(actions),
+    )
+
+
+def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> list[Action]:
+    """The actions of ``rule`` for ``period`` (only when the period is of the rule's kind)."""
+    if period.kind != rule.period:
+        return []
+    start, end = period.bounds(policy.timezone)
+    last = end_instant(end)
+    roster = ctx.roster
+    tallies: dict[str, list[list[str]]] = {
+        u: [[], []] for u in roster.units_of_kinds(rule.unit_kinds, last)
+    }
+    for ev in ctx.between(rule.counts.type, start, end):
+        if not rule.counts.matches(ev):
+            continue
+        piece, person = ctx.credit(ev)
+        unit = (
+            roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
+            if person
+            else None
+        )
+        if unit not in tallies:
+            continue
+        hit = rule.part.evaluate_values(
+            tuple(ev.type if n == "type" else ev.data.get(n) for n in rule.part.names)
+        )
+        tallies[unit][0 if hit else 1].append(ev.id)
+    out: list[Action] = []
+    for unit in sorted(tallies):
+        part, rest = tallies[unit]
+        total = len(part) + len(rest)
+        if total == 0 or Decimal(len(part)) >= rule.minimum * total:
+            continue
+        share = (Decimal(len(part)) / Decimal(total)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+        explanation = {
+            "part": len(part),
+            "total": total,
+            "share": share,
+            "minimum": rule.minimum,
+            "part_events": part,
+            "other_events": rest,
+        }
+        for spec in rule.actions:
+            target = head_of(ctx, policy, unit, "unit", last)
+            out.append(
+                make_action(
+                    ctx,
+                    policy,
+                    rule.name,
+                    spec,
+                    period.id,
+                    unit,
+                    roster.units[unit].kind,
+                    target,
+                    {"share": share, "part": len(part), "total": total},
+                    explanation,
+                )
+            )
+    return out

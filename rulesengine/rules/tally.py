@@ -1,0 +1,261 @@
+"""Rule kind ``tally``: count selected events per eligible person (or per unit) in each period,
+and take actions on the counts.
+
+Names a ``when`` condition may read: ``count``, ``first_day`` and ``last_day`` (local day of the
+month of the first and last counted event, 0 when none) and, with a ``minimum``: ``minimum``,
+``below`` (count < minimum) and ``streak`` (how many consecutive periods, ending with this one,
+the subject was below; each earlier period is judged by the rule of the same name in the policy in
+force then, and a period with no such rule, or where the subject is not judged, ends the streak).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.periods import Period
+from rulesengine.results import Action
+from rulesengine.roster import end_instant
+from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.common import (
+    ActionSpec,
+    BuildContext,
+    Selection,
+    build_actions,
+    build_selection,
+)
+from rulesengine.yamlsrc import Path
+
+if TYPE_CHECKING:
+    from rulesengine.context import Context
+    from rulesengine.policy import Policy
+
+MAX_STREAK = 600
+
+
+@dataclass(frozen=True, slots=True)
+class TallyRule:
+    """A checked ``tally`` rule."""
+
+    name: str
+    label: str
+    period: str
+    per: str
+    unit_kinds: tuple[str, ...]
+    only_with_eligible: bool
+    counts: Selection
+    minimum: Decimal | None
+    actions: tuple[ActionSpec, ...]
+    kind: str = "tally"
+
+    @property
+    def needs_eligibility(self) -> bool:
+        """Whether this rule reads the policy's ``roster.eligible``."""
+        return self.per == "person" or self.only_with_eligible
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One subject's tally in one period."""
+
+    count: int
+    events: tuple[str, ...]
+    first_day: int
+    last_day: int
+    below: bool
+
+
+def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | None:
+    """Build a tally rule from its checked YAML mapping."""
+    counts = build_selection(raw["counts"], (*path, "counts"), ctx)
+    per = raw["per"]
+    kinds = tuple(raw.get("unit_kinds", ()))
+    if per == "unit" and not kinds:
+        ctx.error(path, "E160", "a tally per unit needs unit_kinds", "e.g. unit_kinds: [section]")
+        return None
+    provided = {
+        "count": "number of counted events",
+        "first_day": "day of month of the first",
+        "last_day": "day of month of the last",
+    }
+    minimum = None
+    if "minimum" in raw:
+        minimum = Decimal(str(raw["minimum"]))
+        provided.update(
+            minimum="the minimum",
+            below="count < minimum",
+            streak="consecutive periods below, this one included",
+        )
+    actions = build_actions(raw["actions"], (*path, "actions"), ctx, provided)
+    for i, a in enumerate(actions):
+        grouped = a.one_per == "unit"
+        if (per == "unit" or grouped) and not a.target.head:
+            ctx.error(
+                (*path, "actions", i, "target"),
+                "E161",
+                "the subject here is a unit: the target must be 'head of subject'",
+            )
+            return None
+    if counts is None or len(actions) != len(raw["actions"]):
+        return None
+    return TallyRule(
+        raw["name"],
+        raw.get("label", ""),
+        raw["period"],
+        per,
+        kinds,
+        bool(raw.get("only_with_eligible", False)),
+        counts,
+        minimum,
+        tuple(actions),
+    )
+
+
+def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[str, Row]:
+    """Every judged subject's :class:`Row` for ``period`` (memoised)."""
+    key = ("tally", id(rule), period)
+    found = ctx.memo.get(key)
+    if found is not None:
+        return dict(found)
+    start, end = period.bounds(policy.timezone)
+    last = end_instant(end)
+    roster = ctx.roster
+    eligible: list[str] = []
+    if policy.eligibility is not None and rule.needs_eligibility:
+        e = policy.eligibility
+        eligible = [
+            p for p in roster.persons() if roster.eligible(p, start, end, e.unit_kinds, e.roles)
+        ]
+    if rule.per == "person":
+        subjects = eligible
+    else:
+        subjects = roster.units_of_kinds(rule.unit_kinds, last)
+        if rule.only_with_eligible:
+            homes = {
+                roster.unit_of_kind(roster.unit_at(p, last), rule.unit_kinds) for p in eligible
+            }
+            subjects = [u for u in subjects if u in homes]
+    counted: dict[str, list[tuple[int, str]]] = {s: [] for s in subjects}
+    zone = period.bounds(policy.timezone)[0].tzinfo
+    for ev in ctx.between(rule.counts.type, start, end):
+        if not rule.counts.matches(ev):
+            continue
+        piece, person = ctx.credit(ev)
+        if person is None:
+            continue
+        if rule.per == "person":
+            who: str | None = person
+        else:
+            who = roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
+        if who in counted:
+            counted[who].append((ev.at.astimezone(zone).day, ev.id))
+    out = {}
+    for s, items in counted.items():
+        days = [d for d, _ in items]
+        below = rule.minimum is not None and Decimal(len(items)) < rule.minimum
+        out[s] = Row(
+            len(items),
+            tuple(i for _, i in items),
+            min(days, default=0),
+            max(days, default=0),
+            below,
+        )
+    ctx.memo[key] = out
+    return dict(out)
+
+
+def streak(ctx: Context, name: str, period: Period, subject: str) -> int:
+    """Consecutive periods ending with ``period`` in which ``subject`` was below the minimum."""
+    n = 0
+    p = period
+    while n < MAX_STREAK:
+        policy = ctx.policy_for(p)
+        rule = policy.rule(name) if policy else None
+        if not isinstance(rule, TallyRule) or rule.minimum is None or rule.period != p.kind:
+            break
+        row = rows(ctx, rule, p, policy).get(subject) if policy else None
+        if row is None or not row.below:
+            break
+        n += 1
+        p = p.previous()
+    return n
+
+
+def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> list[Action]:
+    """The actions of ``rule`` for ``period`` (only when the period is of the rule's kind)."""
+    if period.kind != rule.period:
+        return []
+    table = rows(ctx, rule, period, policy)
+    last = end_instant(period.bounds(policy.timezone)[1])
+    actions: list[Action] = []
+    grouped: dict[tuple[int, str | None], list[str]] = {}
+    for subject in sorted(table):
+        row = table[subject]
+        env: dict[str, Any] = {
+            "count": row.count,
+            "first_day": row.first_day,
+            "last_day": row.last_day,
+        }
+        if rule.minimum is not None:
+            env.update(minimum=rule.minimum, below=row.below)
+        for i, spec in enumerate(rule.actions):
+            if spec.when is not None:
+                if "streak" in spec.when.names and "streak" not in env:
+                    env["streak"] = streak(ctx, rule.name, period, subject)
+                if not spec.when.evaluate(env):
+                    continue
+            if spec.one_per == "unit":
+                unit = ctx.roster.unit_at(subject, last)
+                grouped.setdefault((i, unit), []).append(subject)
+                continue
+            kind = "person" if rule.per == "person" else ctx.roster.units[subject].kind
+            target = (
+                subject
+                if not spec.target.head
+                else head_of(
+                    ctx, policy, subject, "person" if rule.per == "person" else "unit", last
+                )
+            )
+            facts: dict[str, Any] = {**env, "counted": list(row.events)}
+            actions.append(
+                make_action(
+                    ctx,
+                    policy,
+                    rule.name,
+                    spec,
+                    period.id,
+                    subject,
+                    kind,
+                    target,
+                    list(row.events),
+                    facts,
+                )
+            )
+    for (i, unit), persons in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        spec = rule.actions[i]
+        if unit is None:
+            continue
+        target = head_of(ctx, policy, unit, "unit", last)
+        explanation: dict[str, Any] = {
+            "persons": {
+                p: {"count": table[p].count, "counted": list(table[p].events)} for p in persons
+            }
+        }
+        if rule.minimum is not None:
+            explanation["minimum"] = rule.minimum
+        actions.append(
+            make_action(
+                ctx,
+                policy,
+                rule.name,
+                spec,
+                period.id,
+                unit,
+                ctx.roster.units[unit].kind,
+                target,
+                sorted(persons),
+                explanation,
+            )
+        )
+    return actions
