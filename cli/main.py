@@ -18,10 +18,12 @@ import click
 
 from rulesengine.errors import Diagnostic, RulesEngineError
 from rulesengine.evaluate import evaluate as run_evaluation
+from rulesengine.formats import read_records, roster_records
 from rulesengine.loading import load_policies, read_events
 from rulesengine.periods import parse_period
 from rulesengine.policy import Policy, check_policy_file
 from rulesengine.render import render_json, render_table
+from rulesengine.store import Store, default_url
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -97,23 +99,44 @@ def validate(paths: tuple[str, ...], show_warnings: bool) -> None:
     sys.exit(EXIT_INVALID_POLICY if errors else EXIT_OK)
 
 
+def db_option(func: F) -> F:
+    """The ``--db`` option shared by the commands that use the store."""
+    return click.option(
+        "--db",
+        default=None,
+        help="The store: a SQLite file or a database URL such as "
+        "postgresql+psycopg://user@host/db [default: $RULESENGINE_DB or ./rulesengine.sqlite].",
+    )(func)
+
+
+def policies_option(func: F) -> F:
+    """The ``--family`` and ``--policies`` options."""
+    func = click.option(
+        "--policies",
+        "policies_dir",
+        default=None,
+        help="Directory of policy families [default: $RULESENGINE_POLICIES or ./policies].",
+    )(func)
+    return click.option(
+        "--family", default=None, help="The policy family (default: the only one)."
+    )(func)
+
+
+def open_store(db: str | None) -> Store:
+    """The store named by ``--db`` (or the default), created and migrated on first use."""
+    return Store(db or default_url())
+
+
 @main.command()
 @click.option(
     "--events",
     "events_files",
     multiple=True,
-    required=True,
     type=click.Path(),
-    help="A JSON Lines file of events (repeatable).",
+    help="Evaluate these files (JSON Lines, CSV or XLSX; repeatable) instead of the store.",
 )
 @click.option("--period", required=True, help="2023-05 (month), 2023-Q2 (quarter) or 2023 (year).")
-@click.option("--family", default=None, help="The policy family (default: the only one).")
-@click.option(
-    "--policies",
-    "policies_dir",
-    default=None,
-    help="Directory of policy families [default: $RULESENGINE_POLICIES or ./policies].",
-)
+@policies_option
 @click.option(
     "--policy",
     "forced",
@@ -131,6 +154,7 @@ def validate(paths: tuple[str, ...], show_warnings: bool) -> None:
 )
 @click.option("--explain", is_flag=True, help="Include the reason for every score and action.")
 @click.option("--strict", is_flag=True, help="Exit with status 6 if any event line was rejected.")
+@db_option
 @handle_errors
 def evaluate(
     events_files: tuple[str, ...],
@@ -141,22 +165,116 @@ def evaluate(
     fmt: str,
     explain: bool,
     strict: bool,
+    db: str | None,
 ) -> None:
-    """Evaluate one period: scores, rankings, actions and warnings."""
+    """Evaluate one period: scores, rankings, actions and warnings.
+
+    Reads the store unless --events is given."""
     target = parse_period(period)
     policies, forced_policy = load_policies(policies_dir or default_policies(), family, forced)
-    vocab = policies.policies[0].vocabulary
-    batch = read_events(list(events_files), vocab)
-    for reject in batch.rejects:
-        click.echo(f"rejected: {reject.format()}", err=True)
-    click.echo(f"events: {batch.summary()}", err=True)
+    first = policies.policies[0]
+    vocab = first.vocabulary
+    rejected = 0
+    if events_files:
+        batch = read_events(list(events_files), vocab)
+        for reject in batch.rejects:
+            click.echo(f"rejected: {reject.format()}", err=True)
+        click.echo(f"events: {batch.summary()}", err=True)
+        events = batch.events
+        rejected = len(batch.rejects)
+    else:
+        store = open_store(db)
+        try:
+            events = store.load_events(vocab, target.bounds(first.timezone)[1])
+        finally:
+            store.close()
+        click.echo(f"events: {len(events)} read from the store", err=True)
     result = run_evaluation(
-        policies, batch.events, target, forced_policy if isinstance(forced_policy, Policy) else None
+        policies, events, target, forced_policy if isinstance(forced_policy, Policy) else None
     )
     text = render_json(result, explain) if fmt == "json" else render_table(result, explain)
     click.echo(text, nl=False)
-    if strict and batch.rejects:
+    if strict and rejected:
         sys.exit(EXIT_REJECTED_LINES)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@policies_option
+@click.option("--quiet", is_flag=True, help="Print only the summary lines, not each reject.")
+@db_option
+@handle_errors
+def ingest(
+    files: tuple[str, ...],
+    family: str | None,
+    policies_dir: str | None,
+    quiet: bool,
+    db: str | None,
+) -> None:
+    """Add event files (JSON Lines, CSV or XLSX) to the store, each in one transaction.
+
+    Re-sending an identical event is a no-op; bad lines are kept with their reason (see
+    `rulesengine rejects`). Exit status 6 if any line was rejected."""
+    policies, _ = load_policies(policies_dir or default_policies(), family, None)
+    vocab = policies.policies[0].vocabulary
+    store = open_store(db)
+    rejected = 0
+    try:
+        for f in files:
+            report = store.ingest(f, read_records(f, vocab), vocab)
+            if not quiet:
+                for r in report.rejects:
+                    click.echo(f"rejected: {r.format()}", err=True)
+            click.echo(report.summary())
+            rejected += report.rejected
+    finally:
+        store.close()
+    sys.exit(EXIT_REJECTED_LINES if rejected else EXIT_OK)
+
+
+@main.command()
+@click.argument("file", type=click.Path())
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="When the roster takes effect (ISO time with offset); a YAML roster may say it in `at:`.",
+)
+@policies_option
+@db_option
+@handle_errors
+def roster(
+    file: str, at: str | None, family: str | None, policies_dir: str | None, db: str | None
+) -> None:
+    """Import units and people (YAML, or a CSV of units or of people) as roster events."""
+    policies, _ = load_policies(policies_dir or default_policies(), family, None)
+    vocab = policies.policies[0].vocabulary
+    store = open_store(db)
+    try:
+        report = store.ingest(file, roster_records(file, vocab, at), vocab)
+    finally:
+        store.close()
+    for r in report.rejects:
+        click.echo(f"rejected: {r.format()}", err=True)
+    click.echo(report.summary())
+    sys.exit(EXIT_REJECTED_LINES if report.rejected else EXIT_OK)
+
+
+@main.command()
+@click.option("--source", default=None, help="Only the rejects of this file (as it was given).")
+@db_option
+@handle_errors
+def rejects(source: str | None, db: str | None) -> None:
+    """List every rejected line kept in the store: file:line: code: field: reason."""
+    store = open_store(db)
+    try:
+        found = store.rejects(source)
+    finally:
+        store.close()
+    for r in found:
+        click.echo(r.format())
+        click.echo(f"    {r.raw}")
+    click.echo(f"{len(found)} reject(s)", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

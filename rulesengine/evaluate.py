@@ -120,6 +120,6 @@ def evaluate(
         warnings=tuple(sorted(warnings, key=lambda w: (w.code, w.event, w.message))),
         labels=main.labels(),
         names=names,
-        events_considered=len(ctx.events),
-        events_void=len(ctx.void & set(ctx.by_id)),
+        events_considered=sum(1 for e in ctx.events if e.at < end),
+        events_void=sum(1 for i in ctx.void if i in ctx.by_id and ctx.by_id[i].at < end),
     )

@@ -13,7 +13,9 @@ Nothing here opens a file: :func:`parse_event_lines` takes ``(source, line numbe
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+import hashlib
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,6 +47,10 @@ class Event:
         """The event as sorted JSON with times as written: equal content, equal bytes."""
         doc = {"id": self.id, "type": self.type, "at": self.at.isoformat(), **self.data}
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS, default=str)
+
+    def sha256(self) -> str:
+        """The hash of :meth:`canonical`: equal content, equal hash."""
+        return hashlib.sha256(self.canonical()).hexdigest()
 
     def sort_key(self) -> tuple[datetime, str]:
         """Events are processed in order of time, then id."""
@@ -197,32 +203,50 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
 class ReferenceChecker:
     """Checks references and duplicates, event by event in time order.
 
-    Seed it with what a store already holds (:meth:`remember`), then :meth:`check` each new event.
+    Seed it with what a store already holds (:meth:`remember` for roster events, :meth:`known`
+    for others), then :meth:`check` each new event.
     """
 
     vocab: Vocabulary
-    events: dict[str, tuple[str, datetime, bytes]] = field(default_factory=dict)
+    events: dict[str, tuple[str, datetime, str]] = field(default_factory=dict)  # type, at, sha
     units: dict[str, datetime] = field(default_factory=dict)
-    persons: dict[str, bool] = field(default_factory=dict)  # person -> on the roster now
+    persons: dict[str, list[tuple[datetime, bool]]] = field(default_factory=dict)  # on roster?
     upcoming: dict[str, datetime] = field(default_factory=dict)  # ids later in the same batch
-    upcoming_persons: dict[str, datetime] = field(default_factory=dict)  # joins later in the batch
+
+    def known(self, event_id: str, type_name: str, at: datetime, sha: str) -> None:
+        """Record an event held elsewhere (a store) by id, type, time and content hash."""
+        self.events[event_id] = (type_name, at, sha)
 
     def remember(self, ev: Event) -> None:
         """Record an accepted event so later ones may refer to it."""
-        self.events[ev.id] = (ev.type, ev.at, ev.canonical())
+        self.events[ev.id] = (ev.type, ev.at, ev.sha256())
         op = self.vocab.types[ev.type].roster
         if op == "create_unit":
             self.units[ev.data["unit"]] = ev.at
-        elif op == "join":
-            self.persons[ev.data["person"]] = True
-        elif op == "leave":
-            self.persons[ev.data["person"]] = False
+        elif op in ("join", "leave"):
+            insort(self.persons.setdefault(ev.data["person"], []), (ev.at, op == "join"))
+
+    def on_roster(self, pid: str, at: datetime) -> tuple[bool, str]:
+        """Whether ``pid`` is on the roster at ``at``, and if not, why."""
+        timeline = self.persons.get(pid)
+        if not timeline:
+            return False, f"person '{pid}' is not on the roster"
+        i = bisect_right(timeline, (at, True))
+        if i == 0:
+            return (
+                False,
+                f"person '{pid}' is not on the roster yet (joins {timeline[0][0].isoformat()})",
+            )
+        when, on = timeline[i - 1]
+        if not on:
+            return False, f"person '{pid}' has left the roster ({when.isoformat()})"
+        return True, ""
 
     def check(self, ev: Event) -> bool:
         """Raise :class:`LineError` if ``ev`` is bad; return False for an identical duplicate."""
         known = self.events.get(ev.id)
         if known is not None:
-            if known[2] == ev.canonical():
+            if known[2] == ev.sha256():
                 return False
             raise LineError(
                 "E311",
@@ -236,58 +260,25 @@ class ReferenceChecker:
             if value is None:
                 continue
             if fs.type == "event":
-                ref = self.events.get(value)
-                if ref is None and value in self.upcoming and self.upcoming[value] > ev.at:
-                    raise LineError(
-                        "E313",
-                        f"refers to event '{value}' which is later "
-                        f"({self.upcoming[value].isoformat()})",
-                        fs.name,
-                        "an event can only refer to an earlier one",
-                    )
-                if ref is None:
-                    raise LineError(
-                        "E312",
-                        f"refers to unknown event '{value}'",
-                        fs.name,
-                        "the referenced event must come first (or was rejected)",
-                    )
-                if ref[1] > ev.at:
-                    raise LineError(
-                        "E313",
-                        f"refers to event '{value}' which is later ({ref[1].isoformat()})",
-                        fs.name,
-                    )
-                if fs.of and ref[0] not in fs.of:
-                    raise LineError(
-                        "E314",
-                        f"refers to a '{ref[0]}' event; expected " + " or ".join(fs.of),
-                        fs.name,
-                    )
+                self._check_event_ref(ev, fs.name, value, fs.of)
             elif fs.type in ("person", "persons"):
                 for pid in value if isinstance(value, tuple) else (value,):
-                    if pid not in self.persons:
-                        later = self.upcoming_persons.get(pid)
-                        raise LineError(
-                            "E315",
-                            f"person '{pid}' is not on the roster"
-                            + (f" yet (joins {later.isoformat()})" if later else ""),
-                            fs.name,
-                            "import the roster (person_joined) first",
-                        )
-                    if not self.persons[pid]:
-                        raise LineError("E315", f"person '{pid}' has left the roster", fs.name)
+                    ok, why = self.on_roster(pid, ev.at)
+                    if not ok:
+                        raise LineError("E315", why, fs.name, "check the roster (person_joined)")
             elif fs.type == "unit":
-                if value not in self.units:
+                created = self.units.get(value)
+                if created is None or created > ev.at:
                     raise LineError(
                         "E316",
-                        f"unit '{value}' does not exist",
+                        f"unit '{value}' does not exist"
+                        + (f" yet (created {created.isoformat()})" if created else ""),
                         fs.name,
                         _suggest(value, self.units) or "create it with unit_created first",
                     )
             elif fs.type == "new_unit" and value in self.units:
                 raise LineError("E317", f"unit '{value}' already exists", fs.name)
-            elif fs.type == "new_person" and self.persons.get(value):
+            elif fs.type == "new_person" and self.on_roster(value, ev.at)[0]:
                 raise LineError(
                     "E317",
                     f"person '{value}' is already on the roster",
@@ -295,6 +286,31 @@ class ReferenceChecker:
                     "use person_moved or role_changed",
                 )
         return True
+
+    def _check_event_ref(self, ev: Event, name: str, value: str, of: tuple[str, ...]) -> None:
+        ref = self.events.get(value)
+        if ref is None and value in self.upcoming and self.upcoming[value] > ev.at:
+            raise LineError(
+                "E313",
+                f"refers to event '{value}' which is later ({self.upcoming[value].isoformat()})",
+                name,
+                "an event can only refer to an earlier one",
+            )
+        if ref is None:
+            raise LineError(
+                "E312",
+                f"refers to unknown event '{value}'",
+                name,
+                "the referenced event must come first (or was rejected)",
+            )
+        if ref[1] > ev.at:
+            raise LineError(
+                "E313", f"refers to event '{value}' which is later ({ref[1].isoformat()})", name
+            )
+        if of and ref[0] not in of:
+            raise LineError(
+                "E314", f"refers to a '{ref[0]}' event; expected " + " or ".join(of), name
+            )
 
 
 @dataclass(slots=True)
@@ -327,40 +343,41 @@ def _order(ev: Event, vocab: Vocabulary) -> tuple[datetime, int, str]:
     return (ev.at, rank, ev.id)
 
 
-def parse_event_lines(
-    lines: Iterable[tuple[str, int, str | bytes]],
+Record = tuple[str, int, "str | bytes | dict[str, Any]", str]
+"""``(source, line, payload, raw text)``: payload is a JSON line or an already parsed object."""
+
+
+def parse_records(
+    records: Iterable[Record],
     vocab: Vocabulary,
-    checker: ReferenceChecker | None = None,
+    seed: Callable[[list[Event], ReferenceChecker], None] | None = None,
 ) -> Batch:
-    """Decode and check ``(source, line number, text)`` triples; blank lines are skipped."""
+    """Decode and check records; ``seed`` may fill the checker (from a store) before checking."""
     batch = Batch()
     decoded: list[tuple[Event, str]] = []
-    for source, number, data in lines:
-        if not data.strip():
-            continue
-        text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    for source, number, payload, raw in records:
         batch.read += 1
         try:
-            decoded.append((decode_line(data, vocab, source, number), text))
+            if isinstance(payload, dict):
+                ev = decode_object(payload, vocab, source, number)
+            else:
+                ev = decode_line(payload, vocab, source, number)
+            decoded.append((ev, raw))
         except LineError as exc:
             batch.rejects.append(
-                Reject(source, number, text.rstrip("\n"), exc.code, exc.reason, exc.field, exc.hint)
+                Reject(source, number, raw, exc.code, exc.reason, exc.field, exc.hint)
             )
-    refs = checker or ReferenceChecker(vocab)
+    refs = ReferenceChecker(vocab)
     decoded.sort(key=lambda pair: _order(pair[0], vocab))
+    if seed is not None:
+        seed([ev for ev, _ in decoded], refs)
     refs.upcoming = {ev.id: ev.at for ev, _ in decoded}
-    refs.upcoming_persons = {}
-    for ev, _ in decoded:
-        if vocab.types[ev.type].roster == "join":
-            refs.upcoming_persons.setdefault(ev.data["person"], ev.at)
-    for ev, text in decoded:
+    for ev, raw in decoded:
         try:
             fresh = refs.check(ev)
         except LineError as exc:
             batch.rejects.append(
-                Reject(
-                    ev.source, ev.line, text.rstrip("\n"), exc.code, exc.reason, exc.field, exc.hint
-                )
+                Reject(ev.source, ev.line, raw, exc.code, exc.reason, exc.field, exc.hint)
             )
             continue
         if not fresh:
@@ -370,3 +387,20 @@ def parse_event_lines(
         batch.events.append(ev)
     batch.rejects.sort(key=lambda r: (r.source, r.line))
     return batch
+
+
+def parse_event_lines(
+    lines: Iterable[tuple[str, int, str | bytes]],
+    vocab: Vocabulary,
+    seed: Callable[[list[Event], ReferenceChecker], None] | None = None,
+) -> Batch:
+    """Decode and check ``(source, line number, text)`` triples; blank lines are skipped."""
+
+    def records() -> Iterator[Record]:
+        for source, number, data in lines:
+            if not data.strip():
+                continue
+            text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+            yield (source, number, data, text.rstrip("\r\n"))
+
+    return parse_records(records(), vocab, seed)

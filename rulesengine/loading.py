@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rulesengine.errors import EventError, PolicyError
-from rulesengine.events import Batch, parse_event_lines
+from rulesengine.events import Batch, Record, parse_records
+from rulesengine.formats import read_records
 from rulesengine.policy import PolicySet, load_policy, load_policy_set
 from rulesengine.vocabulary import Vocabulary
 
@@ -21,20 +22,22 @@ def iter_lines(path: str | Path) -> Iterator[tuple[str, int, bytes]]:
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            for number, raw in enumerate(fh, start=1):
-                yield (str(path), number, raw)
+            yield from ((str(path), number, raw) for number, raw in enumerate(fh, start=1))
     except OSError as exc:
         raise EventError(f"{path}: cannot read events: {exc.strerror}") from exc
 
 
 def read_events(paths: list[str], vocab: Vocabulary) -> Batch:
-    """Decode and check the events of ``paths`` (JSON Lines) as one batch."""
+    """Decode and check the events of ``paths`` (JSON Lines, CSV or XLSX) as one batch."""
+    for p in paths:
+        if not Path(p).is_file():
+            raise EventError(f"{p}: cannot read events: no such file")
 
-    def lines() -> Iterator[tuple[str, int, bytes]]:
+    def records() -> Iterator[Record]:
         for p in paths:
-            yield from iter_lines(p)
+            yield from read_records(p, vocab)
 
-    return parse_event_lines(lines(), vocab)
+    return parse_records(records(), vocab)
 
 
 def family_directory(policies: str | Path, family: str | None) -> tuple[Path, str]:

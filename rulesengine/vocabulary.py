@@ -8,7 +8,7 @@ exist, which fields, which categories or levels) comes from the vocabulary file.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class FieldSpec:
     of: tuple[str, ...] = ()
     required: bool = True
     default: Any = None
+    label: str = ""
+    value_labels: dict[str, str] = field(default_factory=dict)  # label -> value
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ class Vocabulary:
     types: dict[str, EventType]
     path: str
     sha256: str
+    column_labels: dict[str, str] = field(default_factory=dict)  # id/type/at -> header label
+    true_words: tuple[str, ...] = ()
+    false_words: tuple[str, ...] = ()
 
     def values_of(self, type_name: str, field_name: str) -> tuple[str, ...]:
         """The allowed values of an enum field (empty when not an enum)."""
@@ -81,7 +86,16 @@ def load_vocabulary(path: str | Path, display: str | None = None) -> Vocabulary:
         types = {}
     if problems.errors:
         raise PolicyError(f"{shown}: invalid vocabulary", problems.items)
-    return Vocabulary(str(data.get("name", p.stem)), types, shown, hashlib.sha256(raw).hexdigest())
+    tables = data.get("tables", {}) if data else {}
+    return Vocabulary(
+        str(data.get("name", p.stem)),
+        types,
+        shown,
+        hashlib.sha256(raw).hexdigest(),
+        dict(tables.get("columns", {})),
+        tuple(tables.get("true_words", ())),
+        tuple(tables.get("false_words", ())),
+    )
 
 
 def _build(data: dict[str, Any], smap: Any, problems: Collector) -> dict[str, EventType]:
@@ -95,6 +109,8 @@ def _build(data: dict[str, Any], smap: Any, problems: Collector) -> dict[str, Ev
                 tuple(f.get("of", ())),
                 bool(f.get("required", True)),
                 f.get("default"),
+                f.get("label", ""),
+                {label: value for value, label in f.get("value_labels", {}).items()},
             )
             for fname, f in tdef["fields"].items()
         }

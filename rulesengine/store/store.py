@@ -1,0 +1,274 @@
+"""The :class:`Store`: open (and migrate) a database, ingest files, list rejects, load events."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from rulesengine.errors import Reject, RulesEngineError
+from rulesengine.events import Batch, Event, Record, ReferenceChecker, decode_object, parse_records
+from rulesengine.store.tables import event_refs, events, rejects
+from rulesengine.vocabulary import Vocabulary
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHUNK = 900  # ids per IN (...) query, under SQLite's variable limit
+DEFAULT_FILE = "rulesengine.sqlite"
+
+
+class StoreError(RulesEngineError):
+    """The store cannot be opened or used (unreachable, or made by a newer version)."""
+
+    exit_code = 7
+
+
+def default_url() -> str:
+    """``$RULESENGINE_DB`` (a URL or a file path), else ``rulesengine.sqlite`` here."""
+    return os.environ.get("RULESENGINE_DB") or DEFAULT_FILE
+
+
+def to_url(target: str) -> str:
+    """A SQLAlchemy URL from a URL or a plain file path (taken as SQLite)."""
+    return target if "://" in target else f"sqlite:///{target}"
+
+
+def micros(at: datetime) -> int:
+    """Microseconds since 1970 UTC, exactly."""
+    return (at - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one ingested file gave."""
+
+    source: str
+    read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    rejects: tuple[Reject, ...]
+
+    def summary(self) -> str:
+        """``file: read N, accepted A, duplicates D, rejected R``."""
+        return (
+            f"{self.source}: read {self.read}, accepted {self.accepted}, "
+            f"duplicates {self.duplicates}, rejected {self.rejected}"
+        )
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    location = resources.files("rulesengine.store").joinpath("migrations")
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+class Store:
+    """An event store at ``url`` (SQLite file or PostgreSQL); migrated to the code's schema."""
+
+    def __init__(self, url: str) -> None:
+        self.url = to_url(url)
+        try:
+            self.engine: Engine = sa.create_engine(self.url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self._migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open the store {self._shown()}: {exc.__class__.__name__}: "
+                f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip()}"
+            ) from exc
+
+    def _shown(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            cfg = _alembic_config(conn)
+            script = ScriptDirectory.from_config(cfg)
+            current = MigrationContext.configure(conn).get_current_revision()
+            known = {rev.revision for rev in script.walk_revisions()}
+            if current is not None and current not in known:
+                raise StoreError(
+                    f"the store {self._shown()} has schema revision {current}, made by a newer "
+                    f"version of rulesengine (this one knows up to {script.get_current_head()}); "
+                    "upgrade rulesengine to use it"
+                )
+            if current != script.get_current_head():
+                command.upgrade(cfg, "head")
+
+    def schema_revision(self) -> str | None:
+        """The store's schema revision."""
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    # -- ingest -------------------------------------------------------------------------------
+
+    def ingest(self, source: str, records: Iterable[Record], vocab: Vocabulary) -> IngestReport:
+        """Check ``records`` against the vocabulary and the store, then write the good events and
+        the rejects in one transaction: all of the file, or (after a crash) none of it."""
+        with self.engine.begin() as conn:
+            batch = parse_records(
+                records, vocab, lambda evs, chk: self._seed(conn, vocab, evs, chk)
+            )
+            self._write(conn, batch, vocab)
+        return IngestReport(
+            source,
+            batch.read,
+            len(batch.events),
+            batch.duplicates,
+            len(batch.rejects),
+            tuple(batch.rejects),
+        )
+
+    def _seed(
+        self, conn: Connection, vocab: Vocabulary, evs: list[Event], checker: ReferenceChecker
+    ) -> None:
+        roster_types = [t.name for t in vocab.types.values() if t.roster]
+        rows = conn.execute(
+            sa.select(events.c.body, events.c.source, events.c.line).where(
+                events.c.type.in_(roster_types)
+            )
+        )
+        for body, src, line in rows:
+            checker.remember(decode_object(orjson.loads(body), vocab, src, line))
+        wanted: set[str] = set()
+        for ev in evs:
+            wanted.add(ev.id)
+            for name, spec in vocab.types[ev.type].fields.items():
+                if spec.type == "event" and ev.data.get(name):
+                    wanted.add(ev.data[name])
+        ordered = sorted(wanted)
+        for i in range(0, len(ordered), CHUNK):
+            q = sa.select(events.c.id, events.c.type, events.c.at_us, events.c.sha256).where(
+                events.c.id.in_(ordered[i : i + CHUNK])
+            )
+            for eid, etype, at_us, sha in conn.execute(q):
+                if eid not in checker.events:
+                    checker.known(eid, etype, EPOCH + timedelta(microseconds=at_us), sha)
+
+    def _write(self, conn: Connection, batch: Batch, vocab: Vocabulary) -> None:
+        rows: list[dict[str, Any]] = []
+        refs: list[dict[str, Any]] = []
+        for ev in batch.events:
+            body = ev.canonical()
+            rows.append(
+                {
+                    "id": ev.id,
+                    "type": ev.type,
+                    "at_us": micros(ev.at),
+                    "body": body.decode("utf-8"),
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "source": ev.source,
+                    "line": ev.line,
+                }
+            )
+            for name, spec in vocab.types[ev.type].fields.items():
+                if spec.type == "event" and ev.data.get(name):
+                    refs.append({"event_id": ev.id, "field": name, "ref": ev.data[name]})
+        for i in range(0, len(rows), 5000):
+            conn.execute(events.insert(), rows[i : i + 5000])
+        for i in range(0, len(refs), 5000):
+            conn.execute(event_refs.insert(), refs[i : i + 5000])
+        if batch.rejects:
+            self._write_rejects(conn, batch.rejects)
+
+    def _write_rejects(self, conn: Connection, found: list[Reject]) -> None:
+        keyed = {}
+        for r in found:
+            sha = hashlib.sha256(r.raw.encode("utf-8", "surrogateescape")).hexdigest()
+            keyed[(r.source, r.line, sha)] = r
+        existing = set()
+        sources = sorted({k[0] for k in keyed})
+        for row in conn.execute(
+            sa.select(rejects.c.source, rejects.c.line, rejects.c.raw_sha256).where(
+                rejects.c.source.in_(sources)
+            )
+        ):
+            existing.add(tuple(row))
+        new = [
+            {
+                "source": s,
+                "line": n,
+                "raw": r.raw,
+                "raw_sha256": sha,
+                "code": r.code,
+                "field": r.field,
+                "reason": r.reason,
+                "hint": r.hint,
+            }
+            for (s, n, sha), r in sorted(keyed.items())
+            if (s, n, sha) not in existing
+        ]
+        if new:
+            conn.execute(rejects.insert(), new)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def rejects(self, source: str | None = None) -> list[Reject]:
+        """Every kept reject (of one source file, if given), by source and line."""
+        q = sa.select(rejects).order_by(rejects.c.source, rejects.c.line, rejects.c.seq)
+        if source is not None:
+            q = q.where(rejects.c.source == source)
+        with self.engine.connect() as conn:
+            return [
+                Reject(r.source, r.line, r.raw, r.code, r.reason, r.field, r.hint)
+                for r in conn.execute(q)
+            ]
+
+    def count(self) -> int:
+        """How many events the store holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())
+
+    def load_events(self, vocab: Vocabulary, until: datetime | None = None) -> list[Event]:
+        """The events an evaluation up to ``until`` (exclusive) needs: every event before it, and
+        every retraction whatever its time (a retraction voids for every evaluation)."""
+        void_types = [t.name for t in vocab.types.values() if t.voids]
+        q = sa.select(events.c.body, events.c.source, events.c.line)
+        if until is not None:
+            q = q.where(sa.or_(events.c.at_us < micros(until), events.c.type.in_(void_types)))
+        q = q.order_by(events.c.at_us, events.c.id)
+        with self.engine.connect() as conn:
+            return [
+                decode_object(orjson.loads(body), vocab, src, line)
+                for body, src, line in conn.execute(q)
+            ]
+
+    def iter_bodies(self) -> Iterator[str]:
+        """Every stored event as canonical JSON, by time then id (for export and backup)."""
+        with self.engine.connect() as conn:
+            q = sa.select(events.c.body).order_by(events.c.at_us, events.c.id)
+            for (body,) in conn.execute(q):
+                yield body
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def source_name(path: str | Path) -> str:
+    """How a file is named in the store: its path as given."""
+    return str(path)
