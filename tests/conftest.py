@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -115,3 +118,46 @@ def points(result: Result, kind: str = "person") -> dict[str, Decimal]:
 def stream() -> Stream:
     """A fresh :class:`Stream`."""
     return Stream()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL URL: $RULESENGINE_TEST_PG, or a private server started for this session."""
+    from tests import pgserver
+
+    if os.environ.get("RULESENGINE_TEST_PG"):
+        yield os.environ["RULESENGINE_TEST_PG"]
+        return
+    server = pgserver.Server()
+    try:
+        url = server.start()
+    except RuntimeError as exc:
+        server.stop()
+        if pgserver.required():
+            pytest.fail(f"PostgreSQL is required here (CI) but could not start: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def _fresh_pg_database(base: str) -> str:
+    """A new, empty database on the server at ``base``; returns its URL."""
+    import sqlalchemy as sa
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store on each backend: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    base = request.getfixturevalue("postgres_server")
+    return _fresh_pg_database(base)

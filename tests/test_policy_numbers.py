@@ -61,17 +61,23 @@ def test_multiplier(county: PolicySet, stream: Stream, tmp_path: Path) -> None:
 def test_table_value(county: PolicySet, stream: Stream, tmp_path: Path) -> None:
     adopted(stream, "experience", "central", "single")
     assert points(stream.evaluate(county, "2023-05")) == {"a": Decimal(10)}
-    pol = edited(tmp_path, "{level: central, form: single, points: 10}",
-                 "{level: central, form: single, points: 12}")
+    pol = edited(
+        tmp_path,
+        "{level: central, form: single, points: 10}",
+        "{level: central, form: single, points: 12}",
+    )
     r = stream.evaluate(pol, "2023-05")
     assert points(r) == {"a": Decimal(12)}
     assert points(r, "section")["s1"] == Decimal(12)
-    assert [(x.subject, x.rank, x.points) for x in r.rankings] == [("s1", 1, Decimal(12)),
-                                                                   ("s2", 2, Decimal(0))]
+    assert [(x.subject, x.rank, x.points) for x in r.rankings] == [
+        ("s1", 1, Decimal(12)),
+        ("s2", 2, Decimal(0)),
+    ]
 
 
-def test_table_row_removed_gives_a_warning(county: PolicySet, stream: Stream,
-                                          tmp_path: Path) -> None:
+def test_table_row_removed_gives_a_warning(
+    county: PolicySet, stream: Stream, tmp_path: Path
+) -> None:
     adopted(stream, "experience", "municipal", "combined", endorsed=True)
     assert points(stream.evaluate(county, "2023-05")) == {"a": Decimal(6)}  # 1 + 5
     pol = edited(tmp_path, "      - {level: municipal, form: combined, points: 1}\n", "")
@@ -143,8 +149,7 @@ def test_action_label(county: PolicySet, stream: Stream, tmp_path: Path) -> None
     assert r.labels.get("interview_section_head") == "约谈股长"
 
 
-def test_editing_2024_leaves_2023_alone(county: PolicySet, stream: Stream,
-                                        tmp_path: Path) -> None:
+def test_editing_2024_leaves_2023_alone(county: PolicySet, stream: Stream, tmp_path: Path) -> None:
     setup(stream)
     p = stream.submit("a", "2023-05-02T09:00", category="problem")
     stream.add("adoption", "2023-05-10T09:00", ref=p, level="central", form="single")

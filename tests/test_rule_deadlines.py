@@ -39,26 +39,32 @@ def commission(stream: Stream, due: str = "2023-05-20T18:00:00+08:00", year: str
 
 # --- rule 5: commissioned drafts ---------------------------------------------------------------
 
+
 def test_commission_met_exactly_at_due(county: PolicySet, stream: Stream) -> None:
     c = commission(stream)
     stream.submit("a", "2023-05-20T18:00", category="experience", commission=c)
     assert drafts(stream.evaluate(county, "2023-05")) == []
 
 
-@pytest.mark.parametrize(("author", "at", "category"), [
-    ("a", "2023-05-20T18:00:01", "problem"),  # one second late: still overdue
-    ("a", "2023-05-10T09:00", "report"),  # a report does not meet it
-    ("b", "2023-05-10T09:00", "problem"),  # not the assignee
-])
-def test_commission_not_met(county: PolicySet, stream: Stream, author: str, at: str,
-                            category: str) -> None:
+@pytest.mark.parametrize(
+    ("author", "at", "category"),
+    [
+        ("a", "2023-05-20T18:00:01", "problem"),  # one second late: still overdue
+        ("a", "2023-05-10T09:00", "report"),  # a report does not meet it
+        ("b", "2023-05-10T09:00", "problem"),  # not the assignee
+    ],
+)
+def test_commission_not_met(
+    county: PolicySet, stream: Stream, author: str, at: str, category: str
+) -> None:
     c = commission(stream)
     stream.submit(author, at, category=category, commission=c)
     assert drafts(stream.evaluate(county, "2023-05")) == [("commission_overdue", c, "h1")]
 
 
-def test_commission_met_by_a_retracted_submission_is_not_met(county: PolicySet,
-                                                             stream: Stream) -> None:
+def test_commission_met_by_a_retracted_submission_is_not_met(
+    county: PolicySet, stream: Stream
+) -> None:
     c = commission(stream)
     s = stream.submit("a", "2023-05-10T09:00", commission=c)
     stream.add("retraction", "2023-06-10T09:00", ref=s, reason="error")
@@ -96,7 +102,8 @@ def test_commission_2024_adds_a_group_notice(county: PolicySet, stream: Stream) 
     assert drafts(r) == [("commission_overdue", c, "h1"), ("group_notice", "a", "a")]
     # b, h1 and h2 submitted nothing (quota group_notice); a's only one is the commission's
     assert [a.rule for a in r.actions if a.action == "group_notice" and a.subject == "a"] == [
-        "commissioned_drafts"]
+        "commissioned_drafts"
+    ]
 
 
 def test_commission_2024_met_gives_nothing(county: PolicySet, stream: Stream) -> None:
@@ -106,6 +113,7 @@ def test_commission_2024_met_gives_nothing(county: PolicySet, stream: Stream) ->
 
 
 # --- rule 6: urgent incidents ------------------------------------------------------------------
+
 
 def incident(stream: Stream, at: str, severity: str, unit: str = "s1") -> str:
     """Department, ``a`` (staff in s1), and an incident."""
@@ -118,15 +126,19 @@ def report(stream: Stream, author: str, at: str, ref: str, category: str = "urge
     return stream.submit(author, at, category=category, incident=ref)
 
 
-@pytest.mark.parametrize(("severity", "at", "late"), [
-    ("major", "2023-05-10T11:00", False),  # 10:00 + 1 h: exactly at the limit
-    ("major", "2023-05-10T11:00:01", True),
-    ("general", "2023-05-10T14:00", False),  # 10:00 + 4 h
-    ("general", "2023-05-10T14:00:01", True),
-    ("general", "2023-05-10T11:30", False),
-])
-def test_incident_limits(county: PolicySet, stream: Stream, severity: str, at: str,
-                         late: bool) -> None:
+@pytest.mark.parametrize(
+    ("severity", "at", "late"),
+    [
+        ("major", "2023-05-10T11:00", False),  # 10:00 + 1 h: exactly at the limit
+        ("major", "2023-05-10T11:00:01", True),
+        ("general", "2023-05-10T14:00", False),  # 10:00 + 4 h
+        ("general", "2023-05-10T14:00:01", True),
+        ("general", "2023-05-10T11:30", False),
+    ],
+)
+def test_incident_limits(
+    county: PolicySet, stream: Stream, severity: str, at: str, late: bool
+) -> None:
     i = incident(stream, "2023-05-10T10:00", severity)
     report(stream, "a", at, i)
     want = [("admonish_interview", i, "h1")] if late else []
@@ -157,8 +169,9 @@ def test_late_at_night_on_the_last_day(county: PolicySet, stream: Stream) -> Non
     assert urgent(stream.evaluate(county, "2023-06")) == [("admonish_interview", i, "h1")]
 
 
-def test_report_at_the_next_months_first_instant_is_after_month_end(county: PolicySet,
-                                                                      stream: Stream) -> None:
+def test_report_at_the_next_months_first_instant_is_after_month_end(
+    county: PolicySet, stream: Stream
+) -> None:
     # major at 2023-05-31 22:30: due 23:30 in May; a report at 2023-06-01 00:00 is late, and
     # not "by the end of May" (the end is just before June's first instant)
     i = incident(stream, "2023-05-31T22:30", "major")
@@ -167,16 +180,14 @@ def test_report_at_the_next_months_first_instant_is_after_month_end(county: Poli
     assert urgent(stream.evaluate(county, "2023-06")) == [("admonish_interview", i, "h1")]
 
 
-def test_late_at_night_on_the_last_day_reported_in_time(county: PolicySet,
-                                                        stream: Stream) -> None:
+def test_late_at_night_on_the_last_day_reported_in_time(county: PolicySet, stream: Stream) -> None:
     i = incident(stream, "2023-05-31T23:00", "general")
     report(stream, "a", "2023-06-01T03:00", i)
     assert urgent(stream.evaluate(county, "2023-05")) == []
     assert urgent(stream.evaluate(county, "2023-06")) == []
 
 
-def test_a_report_from_outside_the_unit_does_not_count(county: PolicySet,
-                                                       stream: Stream) -> None:
+def test_a_report_from_outside_the_unit_does_not_count(county: PolicySet, stream: Stream) -> None:
     incident(stream, "2023-05-10T10:00", "major")
     i2 = stream.add("incident", "2023-05-12T10:00", unit="s2", severity="major", title="i")
     report(stream, "h1", "2023-05-12T10:10", i2)  # h1 is in s1, not s2
@@ -194,12 +205,16 @@ def test_the_reporters_unit_is_taken_at_the_report(county: PolicySet, stream: St
     assert urgent(stream.evaluate(county, "2023-05")) == [("admonish_interview", i, "h1")]
 
 
-@pytest.mark.parametrize(("at", "want"), [
-    ("2023-05-10T10:30", []),  # a in s1, below dept: counts, on time
-    ("2023-05-10T12:00", [("admonish_interview", "INC", "boss")]),  # late: head of dept
-])
-def test_a_report_from_a_unit_below_counts(county: PolicySet, stream: Stream, at: str,
-                                           want: list[tuple[str, str, str]]) -> None:
+@pytest.mark.parametrize(
+    ("at", "want"),
+    [
+        ("2023-05-10T10:30", []),  # a in s1, below dept: counts, on time
+        ("2023-05-10T12:00", [("admonish_interview", "INC", "boss")]),  # late: head of dept
+    ],
+)
+def test_a_report_from_a_unit_below_counts(
+    county: PolicySet, stream: Stream, at: str, want: list[tuple[str, str, str]]
+) -> None:
     i = incident(stream, "2023-05-10T10:00", "major", unit="dept")
     report(stream, "a", at, i)
     got = urgent(stream.evaluate(county, "2023-05"))
@@ -212,8 +227,9 @@ def test_no_report_in_a_department_incident(county: PolicySet, stream: Stream) -
 
 
 @pytest.mark.parametrize("category", ["experience", "problem", "report"])
-def test_non_urgent_categories_do_not_count(county: PolicySet, stream: Stream,
-                                            category: str) -> None:
+def test_non_urgent_categories_do_not_count(
+    county: PolicySet, stream: Stream, category: str
+) -> None:
     i = incident(stream, "2023-05-10T10:00", "major")
     report(stream, "a", "2023-05-10T10:30", i, category=category)
     assert urgent(stream.evaluate(county, "2023-05")) == [("criticism_notice", "s1", "h1")]

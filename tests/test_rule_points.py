@@ -24,8 +24,15 @@ def setup(stream: Stream) -> None:
     stream.person("a", "s1")
 
 
-def adopt(stream: Stream, ref: str, at: str, level: str, form: str, endorsed: bool = False,
-          id: str | None = None) -> str:
+def adopt(
+    stream: Stream,
+    ref: str,
+    at: str,
+    level: str,
+    form: str,
+    endorsed: bool = False,
+    id: str | None = None,
+) -> str:
     return stream.add("adoption", at, id=id, ref=ref, level=level, form=form, endorsed=endorsed)
 
 
@@ -47,8 +54,9 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("level", "form", "base"), TABLE)
-def test_every_table_row_for_an_experience_piece(county: PolicySet, stream: Stream, level: str,
-                                                 form: str, base: str) -> None:
+def test_every_table_row_for_an_experience_piece(
+    county: PolicySet, stream: Stream, level: str, form: str, base: str
+) -> None:
     # experience: base x 1 + 0
     setup(stream)
     p = stream.submit("a", "2023-05-02T10:00", category="experience")
@@ -59,14 +67,18 @@ def test_every_table_row_for_an_experience_piece(county: PolicySet, stream: Stre
     assert r.warnings == ()
 
 
-@pytest.mark.parametrize(("period", "month", "want"), [
-    # 2023: problem x 1.5 -> central single 10 x 1.5 = 15, provincial combined 2 x 1.5 = 3
-    ("2023", "05", {"single": "15", "combined": "3"}),
-    # 2024: problem x 2.0 -> 10 x 2 = 20, 2 x 2 = 4
-    ("2024", "05", {"single": "20", "combined": "4"}),
-])
-def test_problem_multiplier_by_year(county: PolicySet, stream: Stream, period: str, month: str,
-                                    want: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("period", "month", "want"),
+    [
+        # 2023: problem x 1.5 -> central single 10 x 1.5 = 15, provincial combined 2 x 1.5 = 3
+        ("2023", "05", {"single": "15", "combined": "3"}),
+        # 2024: problem x 2.0 -> 10 x 2 = 20, 2 x 2 = 4
+        ("2024", "05", {"single": "20", "combined": "4"}),
+    ],
+)
+def test_problem_multiplier_by_year(
+    county: PolicySet, stream: Stream, period: str, month: str, want: dict[str, str]
+) -> None:
     setup(stream)
     p1 = stream.submit("a", f"{period}-{month}-02T10:00", category="problem")
     p2 = stream.submit("a", f"{period}-{month}-02T11:00", category="problem")
@@ -113,14 +125,22 @@ def test_no_row_scores_zero_with_a_warning(county: PolicySet, stream: Stream, le
     assert r.warnings[0].event == e
 
 
-@pytest.mark.parametrize(("first", "second", "want"), [
-    # problem piece, 2023: provincial combined 2 x 1.5 = 3, provincial single 5 x 1.5 = 7.5
-    (("provincial", "combined"), ("provincial", "single"), ("3", "4.5")),  # 7.5 - 3
-    (("provincial", "single"), ("provincial", "combined"), ("7.5", "0")),  # max(0, 3 - 7.5)
-    (("provincial", "single"), ("central", "combined"), ("7.5", "7.5")),  # other level: 5 x 1.5
-])
-def test_best_adoption_within_a_month(county: PolicySet, stream: Stream, first: tuple[str, str],
-                                      second: tuple[str, str], want: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("first", "second", "want"),
+    [
+        # problem piece, 2023: provincial combined 2 x 1.5 = 3, provincial single 5 x 1.5 = 7.5
+        (("provincial", "combined"), ("provincial", "single"), ("3", "4.5")),  # 7.5 - 3
+        (("provincial", "single"), ("provincial", "combined"), ("7.5", "0")),  # max(0, 3 - 7.5)
+        (("provincial", "single"), ("central", "combined"), ("7.5", "7.5")),  # other level: 5 x 1.5
+    ],
+)
+def test_best_adoption_within_a_month(
+    county: PolicySet,
+    stream: Stream,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    want: tuple[str, str],
+) -> None:
     setup(stream)
     p = stream.submit("a", "2023-05-02T10:00", category="problem")
     e1 = adopt(stream, p, "2023-05-10T10:00", *first)
@@ -129,8 +149,7 @@ def test_best_adoption_within_a_month(county: PolicySet, stream: Stream, first: 
     assert contributions(r) == {e1: D(want[0]), e2: D(want[1])}
 
 
-def test_increment_is_over_the_best_earlier_not_the_last(county: PolicySet,
-                                                         stream: Stream) -> None:
+def test_increment_is_over_the_best_earlier_not_the_last(county: PolicySet, stream: Stream) -> None:
     setup(stream)
     p = stream.submit("a", "2023-05-02T10:00", category="problem")
     e1 = adopt(stream, p, "2023-05-10T10:00", "provincial", "single")  # 5 x 1.5 = 7.5
@@ -154,12 +173,16 @@ def test_best_adoption_ties_in_time_are_ordered_by_id(county: PolicySet, stream:
     assert contributions(r) == {"x1": D(3), "x2": D("4.5")}
 
 
-@pytest.mark.parametrize(("first", "second", "may", "june"), [
-    ("combined", "single", "3", "4.5"),  # May 2 x 1.5 = 3; June 5 x 1.5 - 3 = 4.5
-    ("single", "combined", "7.5", "0"),  # May 5 x 1.5 = 7.5; June max(0, 3 - 7.5) = 0
-])
-def test_best_adoption_across_months(county: PolicySet, stream: Stream, first: str, second: str,
-                                     may: str, june: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "second", "may", "june"),
+    [
+        ("combined", "single", "3", "4.5"),  # May 2 x 1.5 = 3; June 5 x 1.5 - 3 = 4.5
+        ("single", "combined", "7.5", "0"),  # May 5 x 1.5 = 7.5; June max(0, 3 - 7.5) = 0
+    ],
+)
+def test_best_adoption_across_months(
+    county: PolicySet, stream: Stream, first: str, second: str, may: str, june: str
+) -> None:
     setup(stream)
     p = stream.submit("a", "2023-05-02T10:00", category="problem")
     adopt(stream, p, "2023-05-10T10:00", "provincial", first)
@@ -207,8 +230,9 @@ def test_retraction_after_the_month_still_voids(county: PolicySet, stream: Strea
     assert points(r, "section") == {"s1": ZERO, "s2": ZERO}
 
 
-def test_section_of_the_piece_is_where_the_author_was_at_submission(county: PolicySet,
-                                                                     stream: Stream) -> None:
+def test_section_of_the_piece_is_where_the_author_was_at_submission(
+    county: PolicySet, stream: Stream
+) -> None:
     setup(stream)
     p = stream.submit("a", "2023-05-02T10:00", category="experience")
     stream.add("person_moved", "2023-05-05T10:00", person="a", unit="s2")
@@ -264,8 +288,9 @@ def test_quarter_and_year_sum_their_months(county: PolicySet, stream: Stream) ->
     assert points(stream.evaluate(county, "2023")) == {"a": D(18)}  # 17 + 1
 
 
-def test_january_2024_increment_uses_december_2023_points(county: PolicySet,
-                                                          stream: Stream) -> None:
+def test_january_2024_increment_uses_december_2023_points(
+    county: PolicySet, stream: Stream
+) -> None:
     setup(stream)
     p = stream.submit("a", "2023-12-02T10:00", category="problem")
     adopt(stream, p, "2023-12-10T10:00", "provincial", "single")

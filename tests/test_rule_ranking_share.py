@@ -34,6 +34,7 @@ def scored(stream: Stream, pid: str, unit: str, level: str, form: str, at: str) 
 
 # --- rule 7: monthly ranking -------------------------------------------------------------------
 
+
 def test_standard_competition_ranking(county: PolicySet, stream: Stream) -> None:
     sections(stream, "s3", "s4")
     # s3's adoption comes first in time, yet the tie is listed by id: s2 before s3
@@ -42,8 +43,12 @@ def test_standard_competition_ranking(county: PolicySet, stream: Stream) -> None
     scored(stream, "b", "s2", "provincial", "single", "2023-05-12T09:00")  # 5
     r = stream.evaluate(county, "2023-05")
     # 10 > 5 = 5 > 0: ranks 1, 2, 2, 4 (not 3); s4 with 0 points is listed too
-    assert ranking(r) == [("s1", 1, Decimal(10)), ("s2", 2, Decimal(5)), ("s3", 2, Decimal(5)),
-                          ("s4", 4, Decimal(0))]
+    assert ranking(r) == [
+        ("s1", 1, Decimal(10)),
+        ("s2", 2, Decimal(5)),
+        ("s3", 2, Decimal(5)),
+        ("s4", 4, Decimal(0)),
+    ]
     assert {x.rule for x in r.rankings} == {"monthly_ranking"}
 
 
@@ -61,13 +66,17 @@ def test_all_zero_all_first(county: PolicySet, stream: Stream) -> None:
     assert ranking(r) == [("s1", 1, Decimal(0)), ("s2", 1, Decimal(0))]
 
 
-@pytest.mark.parametrize(("created", "ranked"), [
-    ("2023-06-01T00:00", False),  # created after May
-    ("2023-05-31T16:00:00+00:00", False),  # = 2023-06-01 00:00 in Shanghai
-    ("2023-05-31T23:59", True),  # exists at May's end
-])
-def test_only_sections_existing_at_month_end(county: PolicySet, stream: Stream, created: str,
-                                             ranked: bool) -> None:
+@pytest.mark.parametrize(
+    ("created", "ranked"),
+    [
+        ("2023-06-01T00:00", False),  # created after May
+        ("2023-05-31T16:00:00+00:00", False),  # = 2023-06-01 00:00 in Shanghai
+        ("2023-05-31T23:59", True),  # exists at May's end
+    ],
+)
+def test_only_sections_existing_at_month_end(
+    county: PolicySet, stream: Stream, created: str, ranked: bool
+) -> None:
     sections(stream)
     stream.add("unit_created", created, unit="s0", name="s0", kind="section", parent="dept")
     r = stream.evaluate(county, "2023-05")
@@ -93,6 +102,7 @@ def test_no_ranking_outside_months(county: PolicySet, stream: Stream, period: st
 
 
 # --- rule 8: quarterly problem share -----------------------------------------------------------
+
 
 def mix(result: Result) -> list[tuple[str, str | None]]:
     return sorted((a.subject, a.target) for a in result.actions if a.action == "mix_warning")
@@ -158,8 +168,9 @@ def test_share_ignores_retracted_submissions(county: PolicySet, stream: Stream) 
     assert mix(stream.evaluate(county, "2023-Q2")) == [("dept", "boss")]  # 3 / 4 = 0.75
 
 
-def test_share_counts_everyone_in_the_department_at_submission(county: PolicySet,
-                                                              stream: Stream) -> None:
+def test_share_counts_everyone_in_the_department_at_submission(
+    county: PolicySet, stream: Stream
+) -> None:
     mixed(stream, 4, 0)
     stream.submit("boss", "2023-05-03T09:00", category="experience")  # in dept itself: counts
     # 4 / (4 + 1) = 0.8: no warning
