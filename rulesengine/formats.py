@@ -24,7 +24,7 @@ import orjson
 import yaml
 
 from rulesengine.errors import EventError
-from rulesengine.events import Record
+from rulesengine.intake import Record
 from rulesengine.vocabulary import Vocabulary
 
 FORMATS = ("jsonl", "csv", "xlsx")

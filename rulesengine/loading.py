@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rulesengine.errors import EventError, PolicyError
-from rulesengine.events import Batch, Record, parse_records
 from rulesengine.formats import read_records
+from rulesengine.intake import Batch, Record, parse_records
 from rulesengine.policy import PolicySet, load_policy, load_policy_set
 from rulesengine.vocabulary import Vocabulary
 

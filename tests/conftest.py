@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from rulesengine.evaluate import evaluate
-from rulesengine.events import Batch, parse_event_lines
+from rulesengine.intake import Batch, parse_event_lines
 from rulesengine.periods import parse_period
 from rulesengine.policy import PolicySet, load_policy, load_policy_set
 from rulesengine.results import Result

@@ -20,8 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from rulesengine.errors import Reject, RulesEngineError
-from rulesengine.events import Batch, Event, Record, ReferenceChecker, decode_object, parse_records
-from rulesengine.store.tables import event_refs, events, rejects
+from rulesengine.events import Event, decode_object
+from rulesengine.intake import Record, ReferenceChecker, parse_records
+from rulesengine.store.tables import events, rejects
 from rulesengine.vocabulary import Vocabulary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -127,13 +128,17 @@ class Store:
         the rejects in one transaction: all of the file, or (after a crash) none of it."""
         with self.engine.begin() as conn:
             batch = parse_records(
-                records, vocab, lambda evs, chk: self._seed(conn, vocab, evs, chk)
+                records,
+                vocab,
+                lambda evs, chk: self._seed(conn, vocab, evs, chk),
+                lambda evs: self._write(conn, evs, vocab),
             )
-            self._write(conn, batch, vocab)
+            if batch.rejects:
+                self._write_rejects(conn, batch.rejects)
         return IngestReport(
             source,
             batch.read,
-            len(batch.events),
+            batch.accepted,
             batch.duplicates,
             len(batch.rejects),
             tuple(batch.rejects),
@@ -150,6 +155,8 @@ class Store:
         )
         for body, src, line in rows:
             checker.remember(decode_object(orjson.loads(body), vocab, src, line))
+        if conn.execute(sa.select(events.c.id).limit(1)).first() is None:
+            return  # an empty store knows nothing more
         wanted: set[str] = set()
         for ev in evs:
             wanted.add(ev.id)
@@ -163,33 +170,51 @@ class Store:
             )
             for eid, etype, at_us, sha in conn.execute(q):
                 if eid not in checker.events:
-                    checker.known(eid, etype, EPOCH + timedelta(microseconds=at_us), sha)
+                    checker.known(
+                        eid, etype, EPOCH + timedelta(microseconds=at_us), bytes.fromhex(sha)
+                    )
 
-    def _write(self, conn: Connection, batch: Batch, vocab: Vocabulary) -> None:
-        rows: list[dict[str, Any]] = []
-        refs: list[dict[str, Any]] = []
-        for ev in batch.events:
-            body = ev.canonical()
+    def _write(
+        self, conn: Connection, accepted: list[tuple[Event, bytes]], vocab: Vocabulary
+    ) -> None:
+        ref_fields = {
+            t.name: [n for n, f in t.fields.items() if f.type == "event"]
+            for t in vocab.types.values()
+        }
+        rows: list[tuple[Any, ...]] = []
+        refs: list[tuple[str, str, str]] = []
+        for ev, body in accepted:
             rows.append(
-                {
-                    "id": ev.id,
-                    "type": ev.type,
-                    "at_us": micros(ev.at),
-                    "body": body.decode("utf-8"),
-                    "sha256": hashlib.sha256(body).hexdigest(),
-                    "source": ev.source,
-                    "line": ev.line,
-                }
+                (
+                    ev.id,
+                    ev.type,
+                    micros(ev.at),
+                    body.decode("utf-8"),
+                    hashlib.sha256(body).hexdigest(),
+                    ev.source,
+                    ev.line,
+                )
             )
-            for name, spec in vocab.types[ev.type].fields.items():
-                if spec.type == "event" and ev.data.get(name):
-                    refs.append({"event_id": ev.id, "field": name, "ref": ev.data[name]})
-        for i in range(0, len(rows), 5000):
-            conn.execute(events.insert(), rows[i : i + 5000])
-        for i in range(0, len(refs), 5000):
-            conn.execute(event_refs.insert(), refs[i : i + 5000])
-        if batch.rejects:
-            self._write_rejects(conn, batch.rejects)
+            for name in ref_fields[ev.type]:
+                value = ev.data.get(name)
+                if value:
+                    refs.append((ev.id, name, value))
+        # Plain DB-API executemany: the rows are already checked, and this is the hot path.
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        cursor = conn.connection.cursor()
+        try:
+            cols = "id, type, at_us, body, sha256, source, line"
+            cursor.executemany(
+                f"INSERT INTO events ({cols}) VALUES ({', '.join([mark] * 7)})", rows
+            )
+            if refs:
+                cursor.executemany(
+                    "INSERT INTO event_refs (event_id, field, ref) "
+                    f"VALUES ({', '.join([mark] * 3)})",
+                    refs,
+                )
+        finally:
+            cursor.close()
 
     def _write_rejects(self, conn: Connection, found: list[Reject]) -> None:
         keyed = {}
