@@ -21,7 +21,7 @@ from rulesengine.evaluate import evaluate as run_evaluation
 from rulesengine.formats import read_records, roster_records
 from rulesengine.loading import load_policies, read_events
 from rulesengine.periods import parse_period
-from rulesengine.policy import Policy, check_policy_file
+from rulesengine.policy import Policy, check_policy_file, window_problems
 from rulesengine.render import render_json, render_table
 from rulesengine.store import Store, default_url
 
@@ -45,6 +45,15 @@ def handle_errors(func: F) -> F:
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug of ours: say so in one line, never a traceback
+            click.echo(
+                f"internal error: {exc.__class__.__name__}: {exc} (this is a bug in rulesengine; "
+                "please report it with the command you ran)",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
 
@@ -86,9 +95,13 @@ def validate(paths: tuple[str, ...], show_warnings: bool) -> None:
         else:
             files.append(path)
     diags: list[Diagnostic] = []
+    loaded = []
     for f in files:
-        _, found = check_policy_file(f)
+        policy, found = check_policy_file(f)
         diags.extend(found)
+        if policy is not None:
+            loaded.append(policy)
+    diags.extend(window_problems(loaded))
     diags.sort(key=Diagnostic.sort_key)
     errors = [d for d in diags if d.severity == "error"]
     for d in diags:

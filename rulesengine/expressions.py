@@ -128,6 +128,17 @@ class Expression:
         self._cache[values] = result
         return result
 
+    def number(self, values: tuple[Any, ...]) -> Decimal:
+        """Evaluate and require a number (not a bool or text); the result as an exact decimal."""
+        result = self.evaluate_values(values)
+        if isinstance(result, bool) or not isinstance(result, (int, float, Decimal)):
+            shown = ", ".join(f"{n}={v!r}" for n, v in zip(self.names, values, strict=True))
+            raise ExpressionError(
+                f"{self.file}:{self.line}:{self.column}: E211: expression '{self.source}' gave "
+                f"{result!r} with {shown or 'no inputs'}; a number is needed here"
+            )
+        return result if isinstance(result, Decimal) else Decimal(repr(result))
+
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         """Evaluate with ``env`` mapping each dotted name to its value."""
         return self.evaluate_values(tuple(_hashable(env.get(n)) for n in self.names))
@@ -139,7 +150,8 @@ class Expression:
             target = names
             for part in parts[:-1]:
                 target = target.setdefault(part, {})
-            target[parts[-1]] = value
+            # event numbers arrive as binary floats: make them exact decimals as written
+            target[parts[-1]] = Decimal(repr(value)) if type(value) is float else value
         evaluator = simpleeval.EvalWithCompoundTypes(
             operators=_OPERATORS, functions=dict(FUNCTIONS), names=names
         )
@@ -179,8 +191,15 @@ def _depth(node: ast.AST, level: int = 0) -> int:
 
 class _Checker:
     def __init__(
-        self, source: str, provided: Mapping[str, str], problems: Collector, line: int, column: int
+        self,
+        source: str,
+        provided: Mapping[str, str],
+        problems: Collector,
+        line: int,
+        column: int,
+        enums: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
+        self.enums = enums or {}
         self.source = source
         self.provided = provided
         self.problems = problems
@@ -215,6 +234,8 @@ class _Checker:
         if isinstance(node, (ast.Attribute, ast.Name)):
             self.check_name(node)
             return
+        if isinstance(node, ast.Compare):
+            self.check_literals(node)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 shown = ast.get_source_segment(self.source, node.func) or "?"
@@ -232,6 +253,29 @@ class _Checker:
             return
         for child in ast.iter_child_nodes(node):
             self.visit(child)
+
+    def check_literals(self, node: ast.Compare) -> None:
+        """Warn about a text compared with an enum field that the field can never hold."""
+        sides = [node.left, *node.comparators]
+        fields = [d for d in (_dotted(s) for s in sides) if d is not None and d in self.enums]
+        for side in sides:
+            items = side.elts if isinstance(side, (ast.Tuple, ast.List)) else [side]
+            for item in items:
+                if not (isinstance(item, ast.Constant) and isinstance(item.value, str)):
+                    continue
+                for f in fields:
+                    allowed = self.enums[f]
+                    if item.value not in allowed:
+                        close = difflib.get_close_matches(item.value, list(allowed), n=1)
+                        self.problems.warning(
+                            "W201",
+                            f"'{item.value}' is never a value of {f} in '{self.source}'",
+                            self.line,
+                            self.column + item.col_offset,
+                            f"did you mean '{close[0]}'?"
+                            if close
+                            else "values: " + ", ".join(allowed),
+                        )
 
     def check_name(self, node: ast.Attribute | ast.Name) -> None:
         dotted = _dotted(node)
@@ -268,8 +312,11 @@ def compile_expression(
     problems: Collector,
     line: int = 0,
     column: int = 0,
+    enums: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Expression | None:
     """Parse and check ``source``; every problem goes to ``problems`` and ``None`` is returned.
+
+    ``enums`` gives the allowed values of enum names, to warn about impossible comparisons.
 
     ``provided`` maps each name the expression may read (``level``, ``piece.category``) to a short
     description used in hints.
@@ -299,7 +346,7 @@ def compile_expression(
     if _depth(tree) > MAX_DEPTH:
         problems.error("E203", f"expression nested deeper than {MAX_DEPTH} levels", line, column)
         return None
-    checker = _Checker(text, provided, problems, line, column)
+    checker = _Checker(text, provided, problems, line, column, enums)
     checker.visit(tree)
     if not checker.ok:
         return None

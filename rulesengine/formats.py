@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
-from rulesengine.errors import EventError
+from rulesengine.errors import Collector, EventError
 from rulesengine.intake import Record
 from rulesengine.vocabulary import Vocabulary
+from rulesengine.yamlsrc import load_yaml
 
 FORMATS = ("jsonl", "csv", "xlsx")
 
@@ -188,7 +188,13 @@ def roster_records(path: str | Path, vocab: Vocabulary, at: str | None = None) -
     except (OSError, UnicodeDecodeError) as exc:
         raise EventError(f"{path}: cannot read the roster: {exc}") from exc
     if p.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(text) or {}
+        problems = Collector(source)
+        data, _ = load_yaml(text, source, problems)
+        if problems.errors or not isinstance(data, dict):
+            found = "; ".join(d.format() for d in problems.errors)
+            raise EventError(
+                f"{path}: not a roster file: {found or 'expected at:, units:, people:'}"
+            )
         when = str(data.get("at") or at or "")
         units = [(i, u) for i, u in enumerate(data.get("units") or [], start=1)]
         people = [(i, u) for i, u in enumerate(data.get("people") or [], start=1)]

@@ -170,20 +170,6 @@ class Batch:
         )
 
 
-def _ranks(vocab: Vocabulary) -> dict[str, int]:
-    # At one instant: units are created first, then other roster changes, then ordinary events,
-    # retractions last, so that references resolve.
-    out = {}
-    for name, spec in vocab.types.items():
-        if spec.roster == "create_unit":
-            out[name] = 0
-        elif spec.roster:
-            out[name] = 1
-        else:
-            out[name] = 3 if spec.voids else 2
-    return out
-
-
 Record = tuple[str, int, "str | bytes | dict[str, Any]", "str | None"]
 """``(source, line, payload, raw text)``: payload is a JSON line or an already parsed object;
 raw is the text shown in a reject (None: the payload line itself)."""
@@ -262,7 +248,7 @@ def _parse_records(
                 )
             )
     refs = ReferenceChecker(vocab)
-    ranks = _ranks(vocab)
+    ranks = vocab.ranks()
     decoded.sort(key=lambda pair: (pair[0].at, ranks[pair[0].type], pair[0].id))
     if seed is not None:
         seed([ev for ev, _ in decoded], refs)

@@ -67,6 +67,7 @@ class Policy:
     path: str
     sha256: str
     selections: dict[str, Selection] = field(default_factory=dict)
+    effective_line: int = 0
 
     def rule(self, name: str) -> Rule | None:
         """The rule called ``name``, if any."""
@@ -218,6 +219,7 @@ def _build(data: dict[str, Any], ctx: BuildContext, shown: str, digest: str) -> 
         shown,
         digest,
         dict(ctx.selections),
+        ctx.at(("effective",))[0],
     )
 
 
@@ -256,10 +258,36 @@ def load_policy_set(directory: str | Path, family: str | None = None) -> PolicyS
         raise PolicyError(f"invalid policies in {d}", diags)
     fam = family or loaded[0].family
     chosen = sorted((p for p in loaded if p.family == fam), key=lambda p: p.effective_from)
-    for a, b in pairwise(chosen):
-        if b.effective_from <= a.effective_to:
-            raise PolicyError(
-                f"policies {a.path} and {b.path} overlap in time "
-                f"({a.effective_from}..{a.effective_to} and {b.effective_from}..{b.effective_to})"
-            )
+    if not chosen:
+        families = ", ".join(sorted({p.family for p in loaded}))
+        raise PolicyError(
+            f"no policy of family '{fam}' in {d} (the files there say family: {families})"
+        )
+    overlaps = window_problems(chosen)
+    if overlaps:
+        raise PolicyError(f"policies of family '{fam}' overlap in time", overlaps)
     return PolicySet(fam, tuple(chosen))
+
+
+def window_problems(policies: list[Policy]) -> list[Diagnostic]:
+    """An error for each pair of policies of one family whose effective windows overlap."""
+    out = []
+    by_family: dict[str, list[Policy]] = {}
+    for p in policies:
+        by_family.setdefault(p.family, []).append(p)
+    for group in by_family.values():
+        group.sort(key=lambda p: (p.effective_from, p.path))
+        for a, b in pairwise(group):
+            if b.effective_from <= a.effective_to:
+                out.append(
+                    Diagnostic(
+                        "E145",
+                        f"effective {b.effective_from}..{b.effective_to} overlaps {a.path} "
+                        f"({a.effective_from}..{a.effective_to}) of the same family",
+                        b.path,
+                        b.effective_line,
+                        1,
+                        "each day must be covered by at most one policy of a family",
+                    )
+                )
+    return out

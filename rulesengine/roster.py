@@ -61,7 +61,8 @@ class Roster:
         """The roster from roster events (any order; applied by time, then id)."""
         roster = cls()
         ops = [(vocab.types[e.type].roster, e) for e in events if vocab.types[e.type].roster]
-        for op, ev in sorted(ops, key=lambda p: p[1].sort_key()):
+        ranks = vocab.ranks()
+        for op, ev in sorted(ops, key=lambda p: (p[1].at, ranks[p[1].type], p[1].id)):
             d = ev.data
             if op == "create_unit":
                 roster.units[d["unit"]] = Unit(

@@ -64,6 +64,32 @@ class Vocabulary:
     true_words: tuple[str, ...] = ()
     false_words: tuple[str, ...] = ()
 
+    def ranks(self) -> dict[str, int]:
+        """Order of event types at one instant, so that what is referred to comes first.
+
+        Units are created first, then people join, then other roster changes, then events by
+        depth of reference (a submission before the adoption that refers to it), and events that
+        may refer to anything (retractions) last.
+        """
+        roster = {"create_unit": 0, "join": 1, "move": 2, "change_role": 2, "leave": 3}
+        depth: dict[str, int] = {}
+
+        def depth_of(name: str, seen: frozenset[str]) -> int:
+            if name in depth:
+                return depth[name]
+            refs = [f for f in self.types[name].fields.values() if f.type == "event"]
+            if any(not f.of for f in refs) or name in seen:
+                d = 1000
+            else:
+                d = max((depth_of(o, seen | {name}) + 1 for f in refs for o in f.of), default=0)
+            depth[name] = d
+            return d
+
+        out = {}
+        for name, spec in self.types.items():
+            out[name] = roster[spec.roster] if spec.roster else 10 + depth_of(name, frozenset())
+        return out
+
     def values_of(self, type_name: str, field_name: str) -> tuple[str, ...]:
         """The allowed values of an enum field (empty when not an enum)."""
         spec = self.types[type_name].fields.get(field_name)
@@ -79,7 +105,11 @@ def load_vocabulary(path: str | Path, display: str | None = None) -> Vocabulary:
         raw = p.read_bytes()
     except OSError as exc:
         raise PolicyError(f"{shown}: cannot read the vocabulary: {exc.strerror}") from exc
-    data, smap = load_yaml(raw.decode("utf-8"), shown, problems)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{shown}: the vocabulary is not UTF-8 (byte {exc.start})") from exc
+    data, smap = load_yaml(text, shown, problems)
     if data is not None and check_against_schema(data, "vocabulary", smap, problems):
         types = _build(data, smap, problems)
     else:

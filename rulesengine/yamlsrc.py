@@ -9,6 +9,7 @@ data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -47,13 +48,16 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 _TAG = "tag:yaml.org,2002:"
+_DECIMAL = re.compile(r"[-+]?[0-9]+")
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
     text = node.value
     if tag == _TAG + "int":
-        return yaml.safe_load(text)
+        # YAML 1.2 core: plain decimal integers only (010 is ten, 1:30 stays text).
+        digits = text.replace("_", "")
+        return int(digits, 10) if _DECIMAL.fullmatch(digits) else text
     if tag == _TAG + "float":
         lowered = text.lower()
         if lowered in (".inf", "+.inf", "-.inf", ".nan"):

@@ -41,7 +41,20 @@ class BuildContext:
         line, col = self.at(path)
         if path in self.smap.quoted:
             col += 1  # columns inside the expression count from after the opening quote
-        return compile_expression(raw, provided, self.problems, line, col)
+        enums = {n: v for n, v in self.enum_names().items() if n in provided}
+        return compile_expression(raw, provided, self.problems, line, col, enums)
+
+    def enum_names(self) -> dict[str, tuple[str, ...]]:
+        """Allowed values of every enum field name (``category``, ``piece.category``).
+
+        A name used by several types with different values gets the union of them."""
+        out: dict[str, set[str]] = {}
+        for et in self.vocab.types.values():
+            for fs in et.fields.values():
+                if fs.type == "enum":
+                    for name in (fs.name, f"piece.{fs.name}"):
+                        out.setdefault(name, set()).update(fs.values)
+        return {k: tuple(sorted(v)) for k, v in out.items()}
 
     def event_type(self, name: Any, path: Path) -> str | None:
         """Check that ``name`` is an event type of the vocabulary."""

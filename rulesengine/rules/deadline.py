@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesengine.events import Event
@@ -127,10 +126,10 @@ def due_time(rule: DeadlineRule, task: Event) -> datetime:
         value: datetime = task.data[rule.due_field]
         return value
     assert rule.due_hours is not None
-    hours = rule.due_hours.evaluate_values(
+    hours = rule.due_hours.number(
         tuple(task.data.get(n) if n != "type" else task.type for n in rule.due_hours.names)
     )
-    return task.at + timedelta(hours=float(Decimal(str(hours))))
+    return task.at + timedelta(hours=float(hours))
 
 
 def answers(ctx: Context, rule: DeadlineRule, task: Event) -> list[Event]:

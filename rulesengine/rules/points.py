@@ -164,15 +164,15 @@ def raw_points(ctx: Context, rule: PointsRule, ev: Event) -> tuple[Decimal, dict
     values: dict[str, Any] = {"base": base}
     mult = Decimal(1)
     if rule.multiplier is not None:
-        mult = Decimal(str(_eval(ctx, rule, rule.multiplier, ev, base)))
+        mult = _eval(ctx, rule, rule.multiplier, ev, base)
     bonus = ZERO
     if rule.bonus is not None:
-        bonus = Decimal(str(_eval(ctx, rule, rule.bonus, ev, base)))
+        bonus = _eval(ctx, rule, rule.bonus, ev, base)
     values.update(multiplier=mult, bonus=bonus)
     return base * mult + bonus, values
 
 
-def _eval(ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Decimal) -> Any:
+def _eval(ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Decimal) -> Decimal:
     memo_key = ("reader", id(expr))
     reader = ctx.memo.get(memo_key)
     if reader is None:
@@ -181,7 +181,7 @@ def _eval(ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Dec
     if "base" in expr.names:
         idx = expr.names.index("base")
         values = (*values[:idx], base, *values[idx + 1 :])
-    return expr.evaluate_values(values)
+    return expr.number(values)
 
 
 def _group_key(rule: PointsRule, ev: Event) -> tuple[Any, ...]:

@@ -190,6 +190,7 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
     last = end_instant(period.bounds(policy.timezone)[1])
     actions: list[Action] = []
     grouped: dict[tuple[int, str | None], list[str]] = {}
+    wants_streak = any(a.when is not None and "streak" in a.when.names for a in rule.actions)
     for subject in sorted(table):
         row = table[subject]
         env: dict[str, Any] = {
@@ -199,10 +200,10 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
         }
         if rule.minimum is not None:
             env.update(minimum=rule.minimum, below=row.below)
+            if wants_streak:
+                env["streak"] = streak(ctx, rule.name, period, subject)
         for i, spec in enumerate(rule.actions):
             if spec.when is not None:
-                if "streak" in spec.when.names and "streak" not in env:
-                    env["streak"] = streak(ctx, rule.name, period, subject)
                 if not spec.when.evaluate(env):
                     continue
             if spec.one_per == "unit":
