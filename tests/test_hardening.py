@@ -1,0 +1,112 @@
+"""Regression tests for edge cases found in review: ordering at one instant, YAML numbers,
+non-number expressions, overlapping windows, lint of impossible enum values, exact numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rulesengine.errors import Collector, PolicyError
+from rulesengine.expressions import ExpressionError, compile_expression
+from rulesengine.policy import PolicySet, check_policy_file, load_policy_set
+from rulesengine.yamlsrc import load_yaml
+from tests.conftest import Stream, copy_policies, edit, points
+
+
+def test_reference_to_an_event_at_the_same_instant(county: PolicySet, stream: Stream) -> None:
+    stream.department()
+    stream.person("p", "s1")
+    # ids chosen so that plain id order would put the adoption first
+    stream.add("submission", "2023-05-03T09:00", id="b1", author="p", category="report", title="t")
+    stream.add("adoption", "2023-05-03T09:00", id="a1", ref="b1", level="municipal", form="single")
+    stream.add("person_moved", "2023-05-04T09:00", id="m0", person="q", unit="s2")
+    stream.add(
+        "person_joined", "2023-05-04T09:00", id="z9", person="q", name="q", unit="s1", role="staff"
+    )
+    batch = stream.batch(county)
+    assert batch.rejects == []
+    result = stream.evaluate(county, "2023-05")
+    assert points(result)["p"] == Decimal(2)
+
+
+def test_yaml_integers_are_decimal_only() -> None:
+    problems = Collector("x.yaml")
+    data, _ = load_yaml("a: 010\nb: 1:30\nc: 0x10\nd: 1_000\ne: 1.50\n", "x.yaml", problems)
+    assert data == {"a": 10, "b": "1:30", "c": "0x10", "d": 1000, "e": Decimal("1.50")}
+
+
+def test_non_number_bonus_is_a_located_error(
+    county: PolicySet, stream: Stream, tmp_path: Path
+) -> None:
+    family = copy_policies(tmp_path)
+    edit(family / "2023.yaml", 'bonus: "5 if endorsed else 0"', 'bonus: "endorsed"')
+    stream.department()
+    stream.person("p", "s1")
+    piece = stream.submit("p", "2023-05-03T09:00")
+    stream.add("adoption", "2023-05-04T09:00", ref=piece, level="municipal", form="single")
+    with pytest.raises(ExpressionError, match="E211: expression 'endorsed' gave False"):
+        stream.evaluate(load_policy_set(family), "2023-05")
+
+
+def test_overlapping_windows_are_reported(tmp_path: Path) -> None:
+    family = copy_policies(tmp_path)
+    edit(family / "2024.yaml", "effective: {from: 2024-01-01,", "effective: {from: 2023-12-01,")
+    with pytest.raises(PolicyError) as info:
+        load_policy_set(family)
+    assert [d.code for d in info.value.diagnostics] == ["E145"]
+    assert info.value.diagnostics[0].line > 0
+
+
+def test_family_folder_mismatch_is_a_policy_error(tmp_path: Path) -> None:
+    family = copy_policies(tmp_path)
+    with pytest.raises(PolicyError, match="no policy of family 'city'"):
+        load_policy_set(family, "city")
+
+
+def test_impossible_enum_value_is_a_warning(tmp_path: Path) -> None:
+    family = copy_policies(tmp_path)
+    edit(
+        family / "2023.yaml",
+        "where: \"category in ('experience', 'problem')\"",
+        "where: \"category in ('experience', 'probelm')\"",
+    )
+    policy, diags = check_policy_file(family / "2023.yaml")
+    assert policy is not None
+    assert [(d.code, d.severity) for d in diags] == [("W201", "warning")]
+    assert "did you mean 'problem'" in diags[0].hint
+
+
+def test_float_inputs_are_exact_decimals() -> None:
+    problems = Collector("x")
+    expr = compile_expression("x == 0.8 and x * 3 == 2.4", {"x": "a number"}, problems)
+    assert expr is not None and expr.evaluate({"x": 0.8}) is True
+
+
+def test_a_policy_with_a_duplicate_key_and_a_typo_and_a_duplicate_row(tmp_path: Path) -> None:
+    family = copy_policies(tmp_path)
+    path = family / "2023.yaml"
+    edit(
+        path,
+        "    credit_units: [section]\n",
+        "    credit_units: [section]\n    credit_units: [section]\n",
+    )
+    _, diags = check_policy_file(path)
+    assert [d.code for d in diags] == ["E102"]
+    family2 = copy_policies(tmp_path / "b")
+    path2 = family2 / "2023.yaml"
+    edit(
+        path2,
+        "where: \"category in ('experience', 'problem')\"",
+        "where: \"category in ('experience', 'probelm')\"",
+    )
+    edit(
+        path2,
+        "      - {level: municipal, form: combined, points: 1}\n",
+        "      - {level: municipal, form: combined, points: 1}\n"
+        "      - {level: municipal, form: combined, points: 2}\n",
+    )
+    _, diags = check_policy_file(path2)
+    assert sorted(d.code for d in diags) == ["W150", "W201"]
+    assert all(d.line > 0 and d.file.endswith("2023.yaml") for d in diags)
