@@ -7,6 +7,7 @@ documented in docs/cli.md; nothing is printed as a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -23,13 +24,17 @@ from rulesengine.loading import load_policies, read_events
 from rulesengine.periods import parse_period
 from rulesengine.policy import Policy, check_policy_file, window_problems
 from rulesengine.render import render_json, render_table
+from rulesengine.scaffold import scaffold_policy
+from rulesengine.schema_check import schema as load_schema
 from rulesengine.store import Store, default_url
+from rulesengine.testing import coverage, find_test_files, run_files
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INVALID_POLICY = 3
 EXIT_REJECTED_LINES = 6
+EXIT_TESTS_FAILED = 8
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -288,6 +293,75 @@ def rejects(source: str | None, db: str | None) -> None:
         click.echo(r.format())
         click.echo(f"    {r.raw}")
     click.echo(f"{len(found)} reject(s)", err=True)
+
+
+@main.command(name="test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="Also list, per policy file, the rules no case exercised (exit 8 if any).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Print the file and line of every case.")
+@handle_errors
+def test_command(paths: tuple[str, ...], show_coverage: bool, verbose: bool) -> None:
+    """Run the policy test cases (tests/*.yaml beside the policies; default: the policies
+    directory). Prints PASS or FAIL per case with the differences, then `N passed, M failed`."""
+    files = find_test_files(list(paths) or [default_policies()])
+    if not files:
+        click.echo("no test files found (looked for tests/*.yaml)", err=True)
+        sys.exit(EXIT_USAGE)
+    outcomes = run_files(files)
+    for o in outcomes:
+        where = f"  ({o.case.file}:{o.case.line})" if verbose or not o.passed else ""
+        click.echo(f"{'PASS' if o.passed else 'FAIL'} {o.case.name}{where}")
+        for d in o.differences:
+            click.echo(f"    {d}")
+    failed = sum(1 for o in outcomes if not o.passed)
+    untested = 0
+    if show_coverage:
+        for policy, rules in coverage(files, outcomes).items():
+            untested += len(rules)
+            state = "all rules exercised" if not rules else "not exercised: " + ", ".join(rules)
+            click.echo(f"coverage {policy}: {state}")
+    click.echo(f"{len(outcomes) - failed} passed, {failed} failed")
+    if failed or untested:
+        sys.exit(EXIT_TESTS_FAILED)
+
+
+@main.command()
+@click.option("--vocabulary", is_flag=True, help="The schema of the event vocabulary instead.")
+def schema(vocabulary: bool) -> None:
+    """Print the JSON Schema of policy files (for editors and other tools)."""
+    click.echo(
+        json.dumps(
+            load_schema("vocabulary" if vocabulary else "policy"), ensure_ascii=False, indent=2
+        )
+    )
+
+
+@main.group()
+def policy() -> None:
+    """Work with policy files: start next year's policy."""
+
+
+@policy.command(name="new")
+@click.option("--family", required=True, help="The family, e.g. county-department.")
+@click.option("--version", "version", required=True, help="The new version, e.g. 2025.")
+@click.option(
+    "--policies",
+    "policies_dir",
+    default=None,
+    help="Directory of policy families [default: $RULESENGINE_POLICIES or ./policies].",
+)
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@handle_errors
+def policy_new(family: str, version: str, policies_dir: str | None, force: bool) -> None:
+    """Write policies/FAMILY/VERSION.yaml from the latest version of the family, with the
+    effective window moved to the next year; it validates at once."""
+    path = scaffold_policy(Path(policies_dir or default_policies()), family, version, force)
+    click.echo(f"wrote {path}; edit it, then run: rulesengine validate {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ EXIT_CODES = [
     (5, "an expression failed while evaluating (the message names the expression and its inputs)"),
     (6, "some lines were rejected (`ingest`, `roster`, and `evaluate --strict`)"),
     (7, "the store cannot be opened or was made by a newer version of rulesengine"),
+    (8, "`test`: a case failed, or (with --coverage) a rule is not exercised by any case"),
 ]
 
 
