@@ -1,28 +1,141 @@
 """The evaluator: a pure function of (policies, events, period) returning a :class:`Result`.
 
 It opens no file and reads no clock. For each month the policy in force then applies (or the
-forced one, for a what-if, everywhere, look-backs included). Points of a quarter or a year are the
-sums of its months; rules that close a period (tallies, shares, rankings of that period kind) come
-from the policy in force for the evaluated period.
+forced one, for a what-if, everywhere, look-backs included). Scores of a quarter or a year are the
+sums of its months (and of its quarters, for quarterly tallies); rules that close a period
+(tallies, shares, rankings, grades of that period kind) come from the policy in force for the
+evaluated period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from rulesengine.context import Context
 from rulesengine.errors import PeriodError
 from rulesengine.events import Event
-from rulesengine.periods import Period
+from rulesengine.periods import KINDS, Period
 from rulesengine.policy import Policy, PolicySet
-from rulesengine.results import Action, Contribution, PolicyRef, RankingRow, Result, Score, Warning
+from rulesengine.results import (
+    Action,
+    Contribution,
+    Grade,
+    Payment,
+    PolicyRef,
+    RankingRow,
+    Result,
+    Score,
+    Warning,
+)
 from rulesengine.roster import end_instant
-from rulesengine.rules import deadline, points, ranking, share, tally
+from rulesengine.rules import deadline, payment, points, ranking, share, tally, total
+
+ZERO = Decimal(0)
 
 
 def _ref(p: Policy) -> PolicyRef:
     return PolicyRef(p.family, p.version, p.sha256, p.path)
+
+
+class _Scores:
+    """Points per (rule, subject), with the subject's kind and the contributions."""
+
+    def __init__(self) -> None:
+        self.points: dict[tuple[str, str], Decimal] = {}
+        self.kinds: dict[tuple[str, str], str] = {}
+        self.items: dict[tuple[str, str], list[Contribution]] = {}
+
+    def add(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
+        key = (rule, subject)
+        self.points[key] = self.points.get(key, ZERO) + value
+        self.kinds[key] = kind
+        self.items.setdefault(key, []).append(c)
+
+    def zero(self, rule: str, subject: str, kind: str) -> None:
+        self.points.setdefault((rule, subject), ZERO)
+        self.kinds.setdefault((rule, subject), kind)
+
+    def of_rule(self, rule: str) -> dict[str, Decimal]:
+        return {s: v for (r, s), v in self.points.items() if r == rule}
+
+    def records(self) -> list[Score]:
+        out = [
+            Score(r, s, self.kinds[(r, s)], v, tuple(self.items.get((r, s), ())))
+            for (r, s), v in self.points.items()
+        ]
+        out.sort(key=lambda x: (x.rule, x.subject_kind != "person", x.subject_kind, x.subject))
+        return out
+
+
+def _subject_kind(ctx: Context, subject: str) -> str:
+    unit = ctx.roster.units.get(subject)
+    return unit.kind if unit is not None else "person"
+
+
+def _score_points(
+    ctx: Context,
+    period: Period,
+    policy_for: Any,
+    scores: _Scores,
+    used: dict[tuple[str, str], Policy],
+) -> None:
+    for month in period.months():
+        pol = policy_for(month)
+        if pol is None:
+            raise PeriodError(f"no policy is in force for {month.id}")
+        used[(pol.version, pol.sha256)] = pol
+        start, end = month.bounds(pol.timezone)
+        for rule in pol.rules:
+            if not isinstance(rule, points.PointsRule):
+                continue
+            for _ev, piece, parts, contrib in points.score_month(ctx, rule, month, start, end):
+                for person, part in parts:
+                    scores.add(rule.name, person, "person", part, contrib)
+                    home = ctx.roster.unit_at(person, piece.at)
+                    for kind in rule.credit_units:
+                        unit = ctx.roster.unit_of_kind(home, (kind,))
+                        if unit is not None:
+                            scores.add(rule.name, unit, ctx.roster.units[unit].kind, part, contrib)
+
+
+def _score_awards(ctx: Context, period: Period, policy_for: Any, scores: _Scores) -> None:
+    """Awards of tallies and shares, and deadline points, for each sub-period of their kind."""
+    for kind in KINDS:
+        for sub in period.within(kind):
+            pol = policy_for(sub)
+            if pol is None:
+                continue
+            for rule in pol.rules:
+                found: dict[str, tuple[Decimal, dict[str, Any]]] = {}
+                if isinstance(rule, tally.TallyRule) and rule.period == kind:
+                    found = tally.awards(ctx, rule, sub, pol)
+                elif isinstance(rule, share.ShareRule) and rule.period == kind:
+                    found = share.awards(ctx, rule, sub, pol)
+                elif isinstance(rule, deadline.DeadlineRule) and kind == "month":
+                    found = deadline.awards(ctx, rule, sub, pol)
+                for subject, (value, detail) in sorted(found.items()):
+                    c = Contribution("", sub.id, rule.name, value, detail)
+                    scores.add(rule.name, subject, _subject_kind(ctx, subject), value, c)
+
+
+def _score_totals(ctx: Context, main: Policy, last: Any, scores: _Scores) -> None:
+    for rule in main.rules:
+        if not isinstance(rule, total.TotalRule):
+            continue
+        subjects = {s for (r, s) in scores.points if r in rule.parts}
+        subjects |= set(ctx.roster.units_of_kinds(rule.unit_kinds, last))
+        for subject in sorted(subjects):
+            parts = [
+                (scores.points.get((p, subject), ZERO), len(scores.items.get((p, subject), ())))
+                for p in rule.parts
+            ]
+            value, detail = total.combine(rule, parts)
+            detail["parts"] = {p: scores.points.get((p, subject), ZERO) for p in rule.parts}
+            scores.points[(rule.name, subject)] = value
+            scores.kinds[(rule.name, subject)] = _subject_kind(ctx, subject)
+            scores.items[(rule.name, subject)] = [Contribution("", "", rule.name, value, detail)]
 
 
 def evaluate(
@@ -43,66 +156,52 @@ def evaluate(
         return forced if forced is not None else policies.in_force(p)
 
     ctx = Context.build(main.vocabulary, events, policy_for, main.family, main.timezone)
-    last = end_instant(period.bounds(main.timezone)[1])
+    start, end = period.bounds(main.timezone)
+    last = end_instant(end)
     used: dict[tuple[str, str], Policy] = {}
-
-    person_pts: dict[tuple[str, str], Decimal] = {}
-    unit_pts: dict[tuple[str, str], Decimal] = {}
-    contributions: dict[tuple[str, str], list[Contribution]] = {}
-    for month in period.months():
-        pol = policy_for(month)
-        if pol is None:
-            raise PeriodError(f"no policy is in force for {month.id}")
-        used[(pol.version, pol.sha256)] = pol
-        start, end = month.bounds(pol.timezone)
-        for rule in pol.rules:
-            if not isinstance(rule, points.PointsRule):
-                continue
-            for _ev, person, piece, contrib in points.score_month(ctx, rule, month, start, end):
-                if person is None:
-                    continue
-                k = (rule.name, person)
-                person_pts[k] = person_pts.get(k, Decimal(0)) + contrib.points
-                contributions.setdefault(k, []).append(contrib)
-                home = ctx.roster.unit_at(person, piece.at)
-                for kind in rule.credit_units:
-                    unit = ctx.roster.unit_of_kind(home, (kind,))
-                    if unit is not None:
-                        uk = (rule.name, unit)
-                        unit_pts[uk] = unit_pts.get(uk, Decimal(0)) + contrib.points
-                        contributions.setdefault(uk, []).append(contrib)
+    scores = _Scores()
+    _score_points(ctx, period, policy_for, scores, used)
     for rule in main.rules:
         if isinstance(rule, points.PointsRule):
             for unit in ctx.roster.units_of_kinds(rule.credit_units, last):
-                unit_pts.setdefault((rule.name, unit), Decimal(0))
-
-    scores = [
-        Score(r, s, "person", v, tuple(contributions.get((r, s), ())))
-        for (r, s), v in person_pts.items()
-    ]
-    scores += [
-        Score(r, u, ctx.roster.units[u].kind, v, tuple(contributions.get((r, u), ())))
-        for (r, u), v in unit_pts.items()
-    ]
-    scores.sort(key=lambda s: (s.rule, s.subject_kind != "person", s.subject_kind, s.subject))
+                scores.zero(rule.name, unit, ctx.roster.units[unit].kind)
+    _score_awards(ctx, period, policy_for, scores)
+    _score_totals(ctx, main, last, scores)
 
     rankings: list[RankingRow] = []
     actions: list[Action] = []
+    grades: list[Grade] = []
+    payments: list[Payment] = []
     for rule in main.rules:
         if isinstance(rule, ranking.RankingRule):
-            rankings.extend(ranking.evaluate(ctx, rule, period, main, unit_pts))
+            unit_points = {(rule.points, s): v for s, v in scores.of_rule(rule.points).items()}
+            rankings.extend(ranking.evaluate(ctx, rule, period, main, unit_points))
         elif isinstance(rule, tally.TallyRule):
             actions.extend(tally.evaluate(ctx, rule, period, main))
         elif isinstance(rule, deadline.DeadlineRule):
             actions.extend(deadline.evaluate(ctx, rule, period, main))
         elif isinstance(rule, share.ShareRule):
             actions.extend(share.evaluate(ctx, rule, period, main))
+        elif isinstance(rule, total.GradeRule) and period.kind in rule.periods:
+            for subject, value in sorted(scores.of_rule(rule.score).items()):
+                vetoed = any(scores.items.get((v, subject)) for v in rule.vetoed_by)
+                grades.append(
+                    Grade(
+                        rule.name,
+                        subject,
+                        _subject_kind(ctx, subject),
+                        value,
+                        rule.veto_label if vetoed else rule.grade_of(value),
+                        vetoed,
+                    )
+                )
+        elif isinstance(rule, payment.PaymentRule):
+            payments.extend(_payments(ctx, rule, period, main, scores))
     actions.sort(key=Action.sort_key)
 
     warnings: set[Warning] = set()
     for month in period.months():
         warnings.update(ctx.warnings.get(month.id, ()))
-    start, end = period.bounds(main.timezone)
     names = dict(ctx.roster.names)
     names.update({u.id: u.name for u in ctx.roster.units.values()})
     return Result(
@@ -113,13 +212,27 @@ def evaluate(
         end=end.isoformat(),
         policy=_ref(main),
         policies_used=tuple(_ref(p) for _, p in sorted(used.items())),
-        scores=tuple(scores),
+        scores=tuple(scores.records()),
         rankings=tuple(rankings),
         actions=tuple(actions),
-        payments=(),
+        payments=tuple(sorted(payments, key=lambda p: (p.rule, p.person))),
         warnings=tuple(sorted(warnings, key=lambda w: (w.code, w.event, w.message))),
+        grades=tuple(grades),
         labels=main.labels(),
         names=names,
         events_considered=sum(1 for e in ctx.events if e.at < end),
         events_void=sum(1 for i in ctx.void if i in ctx.by_id and ctx.by_id[i].at < end),
     )
+
+
+def _payments(
+    ctx: Context, rule: payment.PaymentRule, period: Period, main: Policy, scores: _Scores
+) -> list[Payment]:
+    if rule.score is not None:
+        rate = rule.rate or Decimal(1)
+        return [
+            Payment(rule.name, s, v * rate, 0)
+            for s, v in sorted(scores.of_rule(rule.score).items())
+            if _subject_kind(ctx, s) == "person" and v != 0
+        ]
+    return payment.pay_events(ctx, rule, period, main.timezone)

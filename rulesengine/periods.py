@@ -83,6 +83,16 @@ class Period:
         count = {"month": 1, "quarter": 3, "year": 12}[self.kind]
         return [month(self.year, m) for m in range(first, first + count)]
 
+    def within(self, kind: str) -> list[Period]:
+        """The periods of ``kind`` inside this one (none if ``kind`` is longer than it)."""
+        if KINDS.index(kind) > self.kind_order:
+            return []
+        if kind == "month":
+            return self.months()
+        if kind == "quarter":
+            return sorted({Period(m.year, 1, (m.index - 1) // 3 + 1) for m in self.months()})
+        return [Period(self.year, 2, 1)]
+
     def previous(self) -> Period:
         """The period of the same kind just before this one."""
         if self.kind == "month":

@@ -18,7 +18,7 @@ from typing import Any
 from rulesengine.errors import Collector, Diagnostic, PolicyError
 from rulesengine.periods import Period
 from rulesengine.roster import HeadRule
-from rulesengine.rules import deadline, points, ranking, share, tally
+from rulesengine.rules import deadline, payment, points, ranking, share, tally, total
 from rulesengine.rules.common import BuildContext, Selection, build_selection
 from rulesengine.schema_check import check_against_schema
 from rulesengine.vocabulary import Vocabulary, load_vocabulary
@@ -30,6 +30,9 @@ Rule = (
     | deadline.DeadlineRule
     | ranking.RankingRule
     | share.ShareRule
+    | total.TotalRule
+    | total.GradeRule
+    | payment.PaymentRule
 )
 
 _BUILDERS: dict[str, Any] = {
@@ -38,6 +41,9 @@ _BUILDERS: dict[str, Any] = {
     "deadline": deadline.build,
     "ranking": ranking.build,
     "share": share.build,
+    "total": total.build_total,
+    "grade": total.build_grade,
+    "payment": payment.build,
 }
 
 
@@ -191,6 +197,7 @@ def _build(data: dict[str, Any], ctx: BuildContext, shown: str, digest: str) -> 
                 "rule names must be unique",
             )
         ctx.rule_names[raw["name"]] = raw["kind"]
+        ctx.rule_order.setdefault(raw["name"], i)
     rules: list[Rule] = []
     for i, raw in enumerate(data["rules"]):
         built = _BUILDERS[raw["kind"]](raw, ("rules", i), ctx)

@@ -144,6 +144,18 @@ def result_document(result: Result, explain: bool = False) -> dict[str, Any]:
         doc["payments"].append(
             {"rule": p.rule, "person": p.person, "amount": p.amount, "count": p.count}
         )
+    if result.grades:
+        doc["grades"] = [
+            {
+                "rule": g.rule,
+                "subject": g.subject,
+                "subject_kind": g.subject_kind,
+                "points": g.points,
+                "grade": g.grade,
+                "vetoed": g.vetoed,
+            }
+            for g in result.grades
+        ]
     return doc
 
 
@@ -232,6 +244,28 @@ def render_table(result: Result, explain: bool = False) -> str:
     if explain:
         for a in result.actions:
             parts.append(f"  {a.id} {a.action} {a.subject}: " + compact_json(a.explanation))
+    if result.grades:
+        rows = [
+            [
+                result.labels.get("rule:" + g.rule, g.rule),
+                _name(result, g.subject),
+                decimal_text(g.points),
+                g.grade,
+            ]
+            for g in result.grades
+        ]
+        parts.append("\nGrades\n" + table(["rule", "subject", "points", "grade"], rows))
+    if result.payments:
+        rows = [
+            [
+                result.labels.get("rule:" + p.rule, p.rule),
+                _name(result, p.person),
+                decimal_text(p.amount),
+                str(p.count),
+            ]
+            for p in result.payments
+        ]
+        parts.append("\nPayments\n" + table(["rule", "person", "amount", "paid items"], rows))
     if result.warnings:
         parts.append(
             "\nWarnings\n" + "\n".join(f"  {w.code}: {w.message}" for w in result.warnings)

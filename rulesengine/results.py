@@ -85,6 +85,18 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class Grade:
+    """A subject's grade (or veto) from a score in the period."""
+
+    rule: str
+    subject: str
+    subject_kind: str
+    points: Decimal
+    grade: str
+    vetoed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Warning:
     """Something legal but suspicious met while evaluating (e.g. a key with no points row)."""
 
@@ -120,6 +132,7 @@ class Result:
     actions: tuple[Action, ...]
     payments: tuple[Payment, ...]
     warnings: tuple[Warning, ...]
+    grades: tuple[Grade, ...]
     labels: dict[str, str]
     names: dict[str, str]
     events_considered: int

@@ -8,9 +8,10 @@ before the next period's first instant.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rulesengine.events import Event
 from rulesengine.periods import ONE_MICROSECOND
@@ -26,6 +27,7 @@ class Unit:
     kind: str
     parent: str | None
     created: datetime
+    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class Roster:
             d = ev.data
             if op == "create_unit":
                 roster.units[d["unit"]] = Unit(
-                    d["unit"], d.get("name", d["unit"]), d["kind"], d.get("parent"), ev.at
+                    d["unit"], d.get("name", d["unit"]), d["kind"], d.get("parent"), ev.at, d
                 )
                 continue
             pid = d["person"]

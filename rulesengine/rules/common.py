@@ -26,6 +26,7 @@ class BuildContext:
     selections: dict[str, Selection] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     rule_names: dict[str, str] = field(default_factory=dict)  # name -> kind
+    rule_order: dict[str, int] = field(default_factory=dict)  # name -> position in rules:
 
     def at(self, path: Path) -> tuple[int, int]:
         """Line and column of the value at ``path``."""
@@ -101,6 +102,28 @@ def field_names(vocab: Vocabulary, type_name: str, prefix: str = "") -> dict[str
     out = {f"{prefix}{name}": f"{type_name}.{name} ({spec.type})" for name, spec in fields.items()}
     out[f"{prefix}type"] = "the event type"
     return out
+
+
+def unit_names(vocab: Vocabulary) -> dict[str, str]:
+    """Names for the unit of a subject: ``unit.id``, ``unit.kind``, and ``unit.FIELD`` for every
+    field of the vocabulary's ``create_unit`` type (e.g. a unit ``category``)."""
+    out = {"unit.id": "the unit's id", "unit.kind": "the unit's kind", "unit.name": "its name"}
+    for et in vocab.types.values():
+        if et.roster == "create_unit":
+            for name, spec in et.fields.items():
+                if name not in ("unit", "parent"):
+                    out.setdefault(f"unit.{name}", f"the unit's {name} ({spec.type})")
+    return out
+
+
+def unit_value(unit: Any, dotted: str) -> Any:
+    """The value of a ``unit.X`` name for a roster unit (None when there is no unit)."""
+    if unit is None:
+        return None
+    name = dotted[len("unit.") :]
+    if name in ("id", "kind", "name"):
+        return getattr(unit, name)
+    return unit.attrs.get(name)
 
 
 def getter(name: str) -> Callable[[Event], Any]:

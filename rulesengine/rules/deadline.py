@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesengine.events import Event
@@ -49,6 +50,9 @@ class DeadlineRule:
     missing: tuple[ActionSpec, ...]
     missing_by: str
     field_kinds: dict[str, str]
+    credit: str | None = None
+    late_points: Decimal | None = None
+    missing_points: Decimal | None = None
     kind: str = "deadline"
 
 
@@ -88,7 +92,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> DeadlineRule | 
     missing: list[ActionSpec] = []
     for key, dest in (("late", late), ("missing", missing)):
         if key in raw:
-            raws = raw[key]["actions"]
+            raws = raw[key].get("actions", [])
             dest.extend(
                 build_actions(raws, (*path, key, "actions"), ctx, None, subjects, tuple(refs))
             )
@@ -101,6 +105,23 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> DeadlineRule | 
                         f"'{a.target.ref}' is not a person: write 'head of {a.target.ref}'",
                     )
                     ok = False
+    credit = raw.get("credit")
+    if credit is not None and credit not in refs:
+        ctx.error(
+            (*path, "credit"),
+            "E171",
+            f"'{credit}' is not a person or unit field of '{on}'",
+            "name the field that receives the points, e.g. assignee or unit",
+        )
+        ok = False
+    pts = {
+        k: Decimal(str(raw[k]["points"]))
+        for k in ("late", "missing")
+        if k in raw and "points" in raw[k]
+    }
+    if pts and credit is None:
+        ctx.error(path, "E171", "points on late or missing answers need credit: (who gets them)")
+        ok = False
     if not ok:
         return None
     return DeadlineRule(
@@ -117,6 +138,9 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> DeadlineRule | 
         tuple(missing),
         raw.get("missing", {}).get("by", "due"),
         refs,
+        credit,
+        pts.get("late"),
+        pts.get("missing"),
     )
 
 
@@ -156,13 +180,15 @@ def answers(ctx: Context, rule: DeadlineRule, task: Event) -> list[Event]:
     return out
 
 
-def evaluate(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -> list[Action]:
-    """The actions of ``rule`` that fall in the month ``period``."""
+Outcome = tuple[str, Event, datetime, "Event | None", dict[str, Any]]
+
+
+def outcomes(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -> list[Outcome]:
+    """``(late|missing, task, due, first answer, explanation)`` falling in the month ``period``."""
     if period.kind != "month":
         return []
     start, end = period.bounds(policy.timezone)
-    last = end_instant(end)
-    out: list[Action] = []
+    out: list[Outcome] = []
     for task in ctx.by_type.get(rule.on, ()):
         due = due_time(rule, task)
         found = answers(ctx, rule, task)
@@ -173,24 +199,47 @@ def evaluate(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -
             "answers": [a.id for a in found],
         }
         if first is not None and first.at > due and start <= first.at < end:
-            explanation["first_answer"] = first.id
-            for spec in rule.late:
-                out.append(
-                    _act(ctx, policy, rule, spec, period, task, due, last, first.id, explanation)
-                )
+            out.append(("late", task, due, first, {**explanation, "first_answer": first.id}))
         if not (start <= due < end):
             continue
-        limit = (
-            due
-            if rule.missing_by == "due"
-            else period_of(due, "month", policy.timezone).bounds(policy.timezone)[1]
-        )
-        on_time = any(a.at <= limit if rule.missing_by == "due" else a.at < limit for a in found)
+        if rule.missing_by == "due":
+            on_time = any(a.at <= due for a in found)
+        else:
+            limit = period_of(due, "month", policy.timezone).bounds(policy.timezone)[1]
+            on_time = any(a.at < limit for a in found)
         if not on_time:
-            for spec in rule.missing:
-                out.append(
-                    _act(ctx, policy, rule, spec, period, task, due, last, None, explanation)
-                )
+            out.append(("missing", task, due, None, explanation))
+    return out
+
+
+def evaluate(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -> list[Action]:
+    """The actions of ``rule`` that fall in the month ``period``."""
+    last = end_instant(period.bounds(policy.timezone)[1])
+    out: list[Action] = []
+    for what, task, due, first, explanation in outcomes(ctx, rule, period, policy):
+        specs = rule.late if what == "late" else rule.missing
+        for spec in specs:
+            answer = first.id if first is not None else None
+            out.append(_act(ctx, policy, rule, spec, period, task, due, last, answer, explanation))
+    return out
+
+
+def awards(
+    ctx: Context, rule: DeadlineRule, period: Period, policy: Policy
+) -> dict[str, tuple[Decimal, dict[str, Any]]]:
+    """Points (usually deductions) for late or missing answers in the month ``period``, credited
+    to the task's ``credit`` field (a person or a unit)."""
+    if rule.credit is None:
+        return {}
+    out: dict[str, tuple[Decimal, dict[str, Any]]] = {}
+    for what, task, _due, _first, explanation in outcomes(ctx, rule, period, policy):
+        value = rule.late_points if what == "late" else rule.missing_points
+        subject = task.data.get(rule.credit)
+        if value is None or value == 0 or subject is None:
+            continue
+        old = out.get(subject, (Decimal(0), {"tasks": []}))
+        old[1]["tasks"].append({**explanation, "outcome": what, "points": value})
+        out[subject] = (old[0] + value, old[1])
     return out
 
 

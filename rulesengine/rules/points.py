@@ -1,16 +1,28 @@
-"""Rule kind ``points``: score each event of one type from a table, a multiplier and a bonus.
+"""Rule kind ``points``: score each event of one type.
 
-``points = table[key] x multiplier + bonus``; a key with no row scores 0 in total and is warned
-about. With ``best_only_per``, only the best event of a group counts: each is credited
-``max(0, its points - best points of earlier events of the group)`` (earlier by time, then id),
-each earlier event being scored by the policy of its own month.
+``points = base x multiplier + bonus``, where ``base`` is the value of the event's row in a
+``table`` (looked up by the ``key`` fields; a key with no row scores 0 in total and is warned
+about) or a ``base`` expression. Options:
+
+- ``where``: only events meeting a condition are scored;
+- ``best_only_per``: only the best event of a group counts: each is credited
+  ``max(0, its points - best points of earlier events of the group)`` (earlier by time, then id),
+  each earlier event being scored by the policy of its own month (``piece`` groups by the piece
+  an event refers to);
+- ``number_per``: the name ``nth`` is the event's rank in its group (1 for the first), for
+  diminishing amounts (first instruction +10, each further one +5);
+- ``credit_persons``: person fields of the piece that share the credit (joint submissions);
+  ``split: even`` divides the points among them (to 2 decimals, half-even), ``split: each``
+  gives each the full points. Without it, the vocabulary's ``credit:`` person gets the points.
+- ``credit_units``: unit kinds that receive their members' points (the unit at or above the
+  person's unit when the piece was submitted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesengine.events import Event
@@ -24,6 +36,7 @@ if TYPE_CHECKING:
     from rulesengine.context import Context
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,46 +48,53 @@ class PointsRule:
     on: str
     key: tuple[str, ...]
     table: dict[tuple[Any, ...], Decimal]
+    base: Expression | None
+    where: Expression | None
     multiplier: Expression | None
     bonus: Expression | None
     best_only_per: tuple[str, ...]
+    number_per: tuple[str, ...]
+    credit_persons: tuple[str, ...]
+    split: str
     credit_units: tuple[str, ...]
     via: str | None
     kind: str = "points"
 
 
-def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PointsRule | None:
-    """Build a points rule from its checked YAML mapping."""
-    on = ctx.event_type(raw["on"], (*path, "on"))
-    if on is None:
-        return None
+def _provided(ctx: BuildContext, on: str) -> tuple[dict[str, str], str | None]:
     spec = ctx.vocab.types[on]
-    ok = all(ctx.field_of(on, k, (*path, "key", i)) for i, k in enumerate(raw["key"]))
     provided = field_names(ctx.vocab, on)
-    provided["base"] = "the table value"
     via = None
     if spec.credit and spec.fields[spec.credit].type == "event":
         via = spec.credit
         for other in spec.fields[via].of or tuple(ctx.vocab.types):
             for n, d in field_names(ctx.vocab, other, "piece.").items():
                 provided.setdefault(n, d)
+    return provided, via
+
+
+def _table(
+    raw: dict[str, Any], path: Path, ctx: BuildContext, on: str
+) -> dict[Any, Decimal] | None:
+    keys = raw.get("key", [])
     table: dict[tuple[Any, ...], Decimal] = {}
-    for i, row in enumerate(raw["table"]):
+    ok = True
+    for i, row in enumerate(raw.get("table", [])):
         rp = (*path, "table", i)
-        extra = sorted(set(row) - {"points", *raw["key"]})
-        missing = [k for k in raw["key"] if k not in row]
+        extra = sorted(set(row) - {"points", *keys})
+        missing = [k for k in keys if k not in row]
         if extra or missing:
             ctx.error(
                 rp,
                 "E150",
                 "a table row needs exactly the key fields "
-                f"{', '.join(raw['key'])} and points"
+                f"{', '.join(keys)} and points"
                 + (f"; unknown: {', '.join(extra)}" if extra else "")
                 + (f"; missing: {', '.join(missing)}" if missing else ""),
             )
             ok = False
             continue
-        k = tuple(row[f] for f in raw["key"])
+        k = tuple(row[f] for f in keys)
         if k in table:
             line, col = ctx.at(rp)
             ctx.problems.warning(
@@ -85,49 +105,92 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PointsRule | No
                 "remove one of them",
             )
             continue
-        if ok:
-            for f, v in zip(raw["key"], k, strict=True):
-                allowed = ctx.vocab.values_of(on, f)
-                if allowed and v not in allowed:
-                    line, col = ctx.at((*rp, f))
-                    ctx.problems.warning(
-                        "W151",
-                        f"row value '{v}' of '{f}' can never match",
-                        line,
-                        col,
-                        "allowed: " + ", ".join(allowed),
-                    )
+        for f, v in zip(keys, k, strict=True):
+            allowed = ctx.vocab.values_of(on, f)
+            if allowed and v not in allowed:
+                line, col = ctx.at((*rp, f))
+                ctx.problems.warning(
+                    "W151",
+                    f"row value '{v}' of '{f}' can never match",
+                    line,
+                    col,
+                    "allowed: " + ", ".join(allowed),
+                )
         table[k] = Decimal(str(row["points"]))
-    mult = bonus = None
-    if "multiplier" in raw:
-        mult = ctx.expression(raw["multiplier"], (*path, "multiplier"), provided)
-        ok = ok and mult is not None
-    if "bonus" in raw:
-        bonus = ctx.expression(raw["bonus"], (*path, "bonus"), provided)
-        ok = ok and bonus is not None
-    best = tuple(raw.get("best_only_per", ()))
-    for i, b in enumerate(best):
-        if b != "piece" and not ctx.field_of(on, b, (*path, "best_only_per", i)):
-            ok = False
-    if "piece" in best and via is None:
+    return table if ok else None
+
+
+def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PointsRule | None:
+    """Build a points rule from its checked YAML mapping."""
+    on = ctx.event_type(raw["on"], (*path, "on"))
+    if on is None:
+        return None
+    keys = tuple(raw.get("key", ()))
+    ok = all(ctx.field_of(on, k, (*path, "key", i)) for i, k in enumerate(keys))
+    if ("table" in raw) == ("base" in raw) or ("table" in raw) != bool(keys):
         ctx.error(
-            (*path, "best_only_per"),
-            "E151",
-            f"'{on}' does not refer to a piece",
-            "use fields of the event only",
+            path,
+            "E152",
+            "a points rule needs either key: and table:, or base:",
+            "e.g. key: [level] with a table, or base: 1 for one point per event",
         )
-        ok = False
-    if not ok:
+        return None
+    provided, via = _provided(ctx, on)
+    number_per = tuple(raw.get("number_per", ()))
+    best = tuple(raw.get("best_only_per", ()))
+    for name, group in (("best_only_per", best), ("number_per", number_per)):
+        for i, b in enumerate(group):
+            if b != "piece" and not ctx.field_of(on, b, (*path, name, i)):
+                ok = False
+        if "piece" in group and via is None:
+            ctx.error(
+                (*path, name),
+                "E151",
+                f"'{on}' does not refer to a piece",
+                "use fields of the event only",
+            )
+            ok = False
+    if number_per:
+        provided["nth"] = "rank of the event in its number_per group (1 for the first)"
+    table = _table(raw, path, ctx, on)
+    exprs: dict[str, Expression | None] = {}
+    for name in ("where", "base", "multiplier", "bonus"):
+        names = dict(provided)
+        if name in ("multiplier", "bonus"):
+            names["base"] = "the table value (or base)"
+        if name in raw:
+            exprs[name] = ctx.expression(raw[name], (*path, name), names)
+            ok = ok and exprs[name] is not None
+    credit_persons = tuple(raw.get("credit_persons", ()))
+    piece_types = ctx.vocab.types[on].fields[via].of if via else (on,)
+    for i, f in enumerate(credit_persons):
+        if not any(
+            ctx.vocab.types[t].fields.get(f) is not None
+            and ctx.vocab.types[t].fields[f].type in ("person", "persons")
+            for t in piece_types or tuple(ctx.vocab.types)
+        ):
+            ctx.error(
+                (*path, "credit_persons", i),
+                "E153",
+                f"'{f}' is not a person field of the scored piece ({', '.join(piece_types)})",
+            )
+            ok = False
+    if not ok or table is None:
         return None
     return PointsRule(
         raw["name"],
         raw.get("label", ""),
         on,
-        tuple(raw["key"]),
+        keys,
         table,
-        mult,
-        bonus,
+        exprs.get("base"),
+        exprs.get("where"),
+        exprs.get("multiplier"),
+        exprs.get("bonus"),
         best,
+        number_per,
+        credit_persons,
+        raw.get("split", "each"),
         tuple(raw.get("credit_units", ())),
         via,
     )
@@ -139,10 +202,15 @@ def _reader(rule: PointsRule, ctx: Context, expr: Expression) -> Callable[[Event
     def piece_field(f: str) -> Callable[[Event], Any]:
         return lambda ev: _piece_value(ctx, rule, ev, f)
 
+    def nth(ev: Event) -> int:
+        return _nth(ctx, rule, ev)
+
     getters: list[Callable[[Event], Any]] = []
     for n in expr.names:
         if n.startswith("piece."):
             getters.append(piece_field(n[len("piece.") :]))
+        elif n == "nth":
+            getters.append(nth)
         else:
             getters.append(getter(n))
     return lambda ev: tuple(g(ev) for g in getters)
@@ -155,103 +223,133 @@ def _piece_value(ctx: Context, rule: PointsRule, ev: Event, f: str) -> Any:
     return piece.type if f == "type" else piece.data.get(f)
 
 
-def raw_points(ctx: Context, rule: PointsRule, ev: Event) -> tuple[Decimal, dict[str, Any]]:
-    """The event's points before ``best_only_per``, and how they were computed."""
-    key = tuple(ev.data.get(k) for k in rule.key)
-    base = rule.table.get(key)
-    if base is None:
-        return ZERO, {"key": list(key), "no_row": True}
-    values: dict[str, Any] = {"base": base}
-    mult = Decimal(1)
-    if rule.multiplier is not None:
-        mult = _eval(ctx, rule, rule.multiplier, ev, base)
-    bonus = ZERO
-    if rule.bonus is not None:
-        bonus = _eval(ctx, rule, rule.bonus, ev, base)
-    values.update(multiplier=mult, bonus=bonus)
-    return base * mult + bonus, values
-
-
-def _eval(ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Decimal) -> Decimal:
+def _values(
+    ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Decimal | None = None
+) -> tuple[Any, ...]:
     memo_key = ("reader", id(expr))
     reader = ctx.memo.get(memo_key)
     if reader is None:
         reader = ctx.memo[memo_key] = _reader(rule, ctx, expr)
-    values = reader(ev)
-    if "base" in expr.names:
+    values: tuple[Any, ...] = reader(ev)
+    if base is not None and "base" in expr.names:
         idx = expr.names.index("base")
         values = (*values[:idx], base, *values[idx + 1 :])
-    return expr.number(values)
+    return values
 
 
-def _group_key(rule: PointsRule, ev: Event) -> tuple[Any, ...]:
-    return tuple(
-        ev.data.get(rule.via or "") if f == "piece" else ev.data.get(f) for f in rule.best_only_per
-    )
+def raw_points(ctx: Context, rule: PointsRule, ev: Event) -> tuple[Decimal, dict[str, Any]]:
+    """The event's points before ``best_only_per``, and how they were computed."""
+    if rule.base is not None:
+        base = rule.base.number(_values(ctx, rule, rule.base, ev))
+    else:
+        key = tuple(ev.data.get(k) for k in rule.key)
+        found = rule.table.get(key)
+        if found is None:
+            return ZERO, {"key": list(key), "no_row": True}
+        base = found
+    values: dict[str, Any] = {"base": base}
+    mult = Decimal(1)
+    if rule.multiplier is not None:
+        mult = rule.multiplier.number(_values(ctx, rule, rule.multiplier, ev, base))
+    bonus = ZERO
+    if rule.bonus is not None:
+        bonus = rule.bonus.number(_values(ctx, rule, rule.bonus, ev, base))
+    values.update(multiplier=mult, bonus=bonus)
+    if rule.number_per:
+        values["nth"] = _nth(ctx, rule, ev)
+    return base * mult + bonus, values
+
+
+def _group_key(rule: PointsRule, fields: tuple[str, ...], ev: Event) -> tuple[Any, ...]:
+    return tuple(ev.data.get(rule.via or "") if f == "piece" else ev.data.get(f) for f in fields)
 
 
 def _scored_events(ctx: Context, rule: PointsRule) -> list[Event]:
-    """Live events of the rule's type whose piece (if any) is live too."""
-    key = ("points-events", rule.on, rule.via)
+    """Live events of the rule's type whose piece (if any) is live, meeting ``where``."""
+    key = ("points-events", rule.on, rule.via, id(rule.where))
     found = ctx.memo.get(key)
     if found is None:
+        where = rule.where
         found = [
             e
             for e in ctx.by_type.get(rule.on, ())
-            if rule.via is None or ctx.is_live(e.data.get(rule.via, ""))
+            if (rule.via is None or ctx.is_live(e.data.get(rule.via, "")))
+            and (where is None or where.evaluate_values(_values(ctx, rule, where, e)) is True)
         ]
         ctx.memo[key] = found
     return list(found)
 
 
-def _groups(ctx: Context, rule: PointsRule) -> dict[tuple[Any, ...], list[Event]]:
-    key = ("points-groups", rule.on, rule.via, rule.best_only_per)
+def _groups(ctx: Context, rule: PointsRule, fields: tuple[str, ...]) -> dict[Any, list[Event]]:
+    key = ("points-groups", rule.on, rule.via, id(rule.where), fields)
     groups = ctx.memo.get(key)
     if groups is None:
         groups = {}
         for ev in _scored_events(ctx, rule):
-            groups.setdefault(_group_key(rule, ev), []).append(ev)
+            groups.setdefault(_group_key(rule, fields, ev), []).append(ev)
         ctx.memo[key] = groups
     return dict(groups)
 
 
+def _nth(ctx: Context, rule: PointsRule, ev: Event) -> int:
+    group = _groups(ctx, rule, rule.number_per).get(_group_key(rule, rule.number_per, ev), [])
+    return 1 + sum(1 for e in group if e.sort_key() < ev.sort_key())
+
+
 def _points_under_own_month(ctx: Context, name: str, ev: Event) -> Decimal:
-    month = ctx.month_of(ev)
-    policy = ctx.policy_for(month)
+    policy = ctx.policy_for(ctx.month_of(ev))
     rule = policy.rule(name) if policy else None
     if not isinstance(rule, PointsRule):
         return ZERO
     return raw_points(ctx, rule, ev)[0]
 
 
+def persons_of(
+    ctx: Context, rule: PointsRule, ev: Event, piece: Event, person: str | None
+) -> list[str]:
+    """The persons credited for ``ev`` (the piece's credit persons, or its author)."""
+    if not rule.credit_persons:
+        return [person] if person else []
+    out: list[str] = []
+    for f in rule.credit_persons:
+        value = piece.data.get(f)
+        for p in value if isinstance(value, tuple) else (value,):
+            if p and p not in out:
+                out.append(p)
+    return out
+
+
+def shares(rule: PointsRule, points: Decimal, persons: list[str]) -> list[tuple[str, Decimal]]:
+    """Each credited person's part of ``points``."""
+    if rule.split != "even" or len(persons) < 2:
+        return [(p, points) for p in persons]
+    part = (points / len(persons)).quantize(CENT, ROUND_HALF_EVEN)
+    return [(p, part) for p in persons]
+
+
 def score_month(
     ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
-) -> list[tuple[Event, str | None, Event, Contribution]]:
-    """Score the rule's events of one month: ``(event, person, piece, contribution)`` each."""
+) -> list[tuple[Event, Event, list[tuple[str, Decimal]], Contribution]]:
+    """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``."""
     out = []
-    groups = _groups(ctx, rule) if rule.best_only_per else {}
+    best_groups = _groups(ctx, rule, rule.best_only_per) if rule.best_only_per else {}
     live = {e.id for e in _scored_events(ctx, rule)}
     for ev in ctx.between(rule.on, start, end):
         if ev.id not in live:
             continue
         raw, detail = raw_points(ctx, rule, ev)
         if detail.get("no_row"):
+            shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
             ctx.warn(
                 month,
                 Warning(
-                    "W401",
-                    f"event {ev.id}: no points row for "
-                    f"{', '.join(f'{k}={v}' for k, v in zip(rule.key, detail['key'], strict=True))}"
-                    "; scored 0",
-                    rule.name,
-                    ev.id,
+                    "W401", f"event {ev.id}: no points row for {shown}; scored 0", rule.name, ev.id
                 ),
             )
         credited = raw
         if rule.best_only_per:
-            earlier = [
-                e for e in groups.get(_group_key(rule, ev), ()) if e.sort_key() < ev.sort_key()
-            ]
+            group = best_groups.get(_group_key(rule, rule.best_only_per, ev), ())
+            earlier = [e for e in group if e.sort_key() < ev.sort_key()]
             best = max((_points_under_own_month(ctx, rule.name, e) for e in earlier), default=ZERO)
             if earlier:
                 detail["earlier_best"] = best
@@ -261,5 +359,8 @@ def score_month(
         piece, person = ctx.credit(ev)
         if piece.id != ev.id:
             detail["piece"] = piece.id
-        out.append((ev, person, piece, Contribution(ev.id, month.id, rule.name, credited, detail)))
+        parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
+        if len(parts) > 1:
+            detail["shared_by"] = [p for p, _ in parts]
+        out.append((ev, piece, parts, Contribution(ev.id, month.id, rule.name, credited, detail)))
     return out

@@ -42,7 +42,7 @@ class RankingRule:
 
 def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> RankingRule | None:
     """Build a ranking rule from its checked YAML mapping."""
-    if ctx.rule_names.get(raw["points"]) != "points":
+    if ctx.rule_names.get(raw["points"]) not in ("points", "tally", "share", "deadline", "total"):
         ctx.error(
             (*path, "points"),
             "E180",

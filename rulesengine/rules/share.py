@@ -40,6 +40,7 @@ class ShareRule:
     part: Expression
     minimum: Decimal
     actions: tuple[ActionSpec, ...]
+    award: Expression | None = None
     kind: str = "share"
 
 
@@ -49,7 +50,16 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | Non
     if counts is None:
         return None
     part = ctx.expression(raw["part"], (*path, "part"), field_names(ctx.vocab, counts.type))
-    actions = build_actions(raw["actions"], (*path, "actions"), ctx, None)
+    award = None
+    if "award" in raw:
+        award = ctx.expression(raw["award"], (*path, "award"), AWARD_NAMES)
+        if award is None:
+            return None
+    raw_actions = raw.get("actions", [])
+    if not raw_actions and award is None:
+        ctx.error(path, "E162", "a share rule needs actions:, award:, or both")
+        return None
+    actions = build_actions(raw_actions, (*path, "actions"), ctx, None)
     for i, a in enumerate(actions):
         if not a.target.head:
             ctx.error(
@@ -58,7 +68,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | Non
                 "the subject here is a unit: the target must be 'head of subject'",
             )
             return None
-    if part is None or len(actions) != len(raw["actions"]):
+    if part is None or len(actions) != len(raw_actions):
         return None
     return ShareRule(
         raw["name"],
@@ -69,17 +79,24 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | Non
         part,
         Decimal(str(raw["minimum"])),
         tuple(actions),
+        award,
     )
 
 
-def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> list[Action]:
-    """The actions of ``rule`` for ``period`` (only when the period is of the rule's kind)."""
-    if period.kind != rule.period:
-        return []
+AWARD_NAMES = {
+    "part": "counted events meeting the condition",
+    "total": "counted events",
+    "share": "part / total (exact; 0 when total is 0)",
+    "below": "total > 0 and share < minimum",
+}
+
+
+def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> dict[str, Any]:
+    """Per unit: ``(part event ids, other event ids)`` for ``period``."""
     start, end = period.bounds(policy.timezone)
     last = end_instant(end)
     roster = ctx.roster
-    tallies: dict[str, list[list[str]]] = {
+    found: dict[str, list[list[str]]] = {
         u: [[], []] for u in roster.units_of_kinds(rule.unit_kinds, last)
     }
     for ev in ctx.between(rule.counts.type, start, end):
@@ -91,15 +108,47 @@ def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> l
             if person
             else None
         )
-        if unit not in tallies:
+        if unit not in found:
             continue
         hit = rule.part.evaluate_values(
             tuple(ev.type if n == "type" else ev.data.get(n) for n in rule.part.names)
         )
-        tallies[unit][0 if hit else 1].append(ev.id)
+        found[unit][0 if hit else 1].append(ev.id)
+    return found
+
+
+def awards(
+    ctx: Context, rule: ShareRule, period: Period, policy: Policy
+) -> dict[str, tuple[Decimal, dict[str, Any]]]:
+    """Points the ``award`` expression gives each unit for ``period`` (of the rule's kind)."""
+    if rule.award is None or period.kind != rule.period:
+        return {}
+    out = {}
+    for unit, (part, rest) in sorted(tallies(ctx, rule, period, policy).items()):
+        total = len(part) + len(rest)
+        share = Decimal(len(part)) / Decimal(total) if total else Decimal(0)
+        env = {
+            "part": len(part),
+            "total": total,
+            "share": share,
+            "below": total > 0 and Decimal(len(part)) < rule.minimum * total,
+        }
+        value = rule.award.number(tuple(env[n] for n in rule.award.names))
+        if value != 0:
+            out[unit] = (value, {**env, "period": period.id})
+    return out
+
+
+def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> list[Action]:
+    """The actions of ``rule`` for ``period`` (only when the period is of the rule's kind)."""
+    if period.kind != rule.period or not rule.actions:
+        return []
+    last = end_instant(period.bounds(policy.timezone)[1])
+    roster = ctx.roster
+    tallies_found = tallies(ctx, rule, period, policy)
     out: list[Action] = []
-    for unit in sorted(tallies):
-        part, rest = tallies[unit]
+    for unit in sorted(tallies_found):
+        part, rest = tallies_found[unit]
         total = len(part) + len(rest)
         if total == 0 or Decimal(len(part)) >= rule.minimum * total:
             continue

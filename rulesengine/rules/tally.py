@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
 from rulesengine.roster import end_instant
@@ -24,6 +25,8 @@ from rulesengine.rules.common import (
     Selection,
     build_actions,
     build_selection,
+    unit_names,
+    unit_value,
 )
 from rulesengine.yamlsrc import Path
 
@@ -45,8 +48,9 @@ class TallyRule:
     unit_kinds: tuple[str, ...]
     only_with_eligible: bool
     counts: Selection
-    minimum: Decimal | None
+    minimum: Expression | None
     actions: tuple[ActionSpec, ...]
+    award: Expression | None = None
     kind: str = "tally"
 
     @property
@@ -64,6 +68,8 @@ class Row:
     first_day: int
     last_day: int
     below: bool
+    minimum: Decimal | None
+    unit: Any
 
 
 def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | None:
@@ -79,15 +85,27 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
         "first_day": "day of month of the first",
         "last_day": "day of month of the last",
     }
+    provided.update(unit_names(ctx.vocab))
     minimum = None
     if "minimum" in raw:
-        minimum = Decimal(str(raw["minimum"]))
+        minimum = ctx.expression(raw["minimum"], (*path, "minimum"), unit_names(ctx.vocab))
+        if minimum is None:
+            return None
         provided.update(
             minimum="the minimum",
             below="count < minimum",
             streak="consecutive periods below, this one included",
         )
-    actions = build_actions(raw["actions"], (*path, "actions"), ctx, provided)
+    award = None
+    if "award" in raw:
+        award = ctx.expression(raw["award"], (*path, "award"), provided)
+        if award is None:
+            return None
+    raw_actions = raw.get("actions", [])
+    if not raw_actions and award is None:
+        ctx.error(path, "E162", "a tally needs actions:, award:, or both")
+        return None
+    actions = build_actions(raw_actions, (*path, "actions"), ctx, provided)
     for i, a in enumerate(actions):
         grouped = a.one_per == "unit"
         if (per == "unit" or grouped) and not a.target.head:
@@ -97,7 +115,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
                 "the subject here is a unit: the target must be 'head of subject'",
             )
             return None
-    if counts is None or len(actions) != len(raw["actions"]):
+    if counts is None or len(actions) != len(raw_actions):
         return None
     return TallyRule(
         raw["name"],
@@ -109,6 +127,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
         counts,
         minimum,
         tuple(actions),
+        award,
     )
 
 
@@ -153,13 +172,19 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     out = {}
     for s, items in counted.items():
         days = [d for d, _ in items]
-        below = rule.minimum is not None and Decimal(len(items)) < rule.minimum
+        unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
+        minimum = None
+        if rule.minimum is not None:
+            minimum = rule.minimum.number(tuple(unit_value(unit, n) for n in rule.minimum.names))
+        below = minimum is not None and Decimal(len(items)) < minimum
         out[s] = Row(
             len(items),
             tuple(i for _, i in items),
             min(days, default=0),
             max(days, default=0),
             below,
+            minimum,
+            unit,
         )
     ctx.memo[key] = out
     return dict(out)
@@ -182,6 +207,40 @@ def streak(ctx: Context, name: str, period: Period, subject: str) -> int:
     return n
 
 
+def _env(rule: TallyRule, row: Row) -> dict[str, Any]:
+    env: dict[str, Any] = {"count": row.count, "first_day": row.first_day, "last_day": row.last_day}
+    if row.minimum is not None:
+        env.update(minimum=row.minimum, below=row.below)
+    for name in unit_names_used(rule):
+        env[name] = unit_value(row.unit, name)
+    return env
+
+
+def unit_names_used(rule: TallyRule) -> set[str]:
+    """The ``unit.X`` names read by the rule's conditions and award."""
+    exprs = [a.when for a in rule.actions if a.when is not None]
+    if rule.award is not None:
+        exprs.append(rule.award)
+    return {n for e in exprs for n in e.names if n.startswith("unit.")}
+
+
+def awards(
+    ctx: Context, rule: TallyRule, period: Period, policy: Policy
+) -> dict[str, tuple[Decimal, dict[str, Any]]]:
+    """Points the ``award`` expression gives each subject for ``period`` (of the rule's kind)."""
+    if rule.award is None or period.kind != rule.period:
+        return {}
+    out = {}
+    for subject, row in sorted(rows(ctx, rule, period, policy).items()):
+        env = _env(rule, row)
+        if "streak" in rule.award.names:
+            env["streak"] = streak(ctx, rule.name, period, subject)
+        value = rule.award.number(tuple(env.get(n) for n in rule.award.names))
+        if value != 0:
+            out[subject] = (value, {**env, "counted": list(row.events), "period": period.id})
+    return out
+
+
 def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> list[Action]:
     """The actions of ``rule`` for ``period`` (only when the period is of the rule's kind)."""
     if period.kind != rule.period:
@@ -193,13 +252,8 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
     wants_streak = any(a.when is not None and "streak" in a.when.names for a in rule.actions)
     for subject in sorted(table):
         row = table[subject]
-        env: dict[str, Any] = {
-            "count": row.count,
-            "first_day": row.first_day,
-            "last_day": row.last_day,
-        }
+        env = _env(rule, row)
         if rule.minimum is not None:
-            env.update(minimum=rule.minimum, below=row.below)
             if wants_streak:
                 env["streak"] = streak(ctx, rule.name, period, subject)
         for i, spec in enumerate(rule.actions):
@@ -244,7 +298,7 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
             }
         }
         if rule.minimum is not None:
-            explanation["minimum"] = rule.minimum
+            explanation["minimum"] = table[persons[0]].minimum
         actions.append(
             make_action(
                 ctx,
