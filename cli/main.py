@@ -94,7 +94,8 @@ def validate(paths: tuple[str, ...], show_warnings: bool) -> None:
                 sorted(
                     f
                     for f in path.rglob("*.yaml")
-                    if f.name != "events.yaml" and "tests" not in f.relative_to(path).parts
+                    if f.name != "events.yaml"
+                    and not {"tests", "vocabularies"} & set(f.relative_to(path).parts)
                 )
             )
         else:

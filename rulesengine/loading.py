@@ -45,7 +45,11 @@ def family_directory(policies: str | Path, family: str | None) -> tuple[Path, st
     root = Path(policies)
     if not root.is_dir():
         raise PolicyError(f"policy directory '{policies}' not found", [])
-    families = sorted(d.name for d in root.iterdir() if d.is_dir() and any(d.glob("*.yaml")))
+    families = sorted(
+        d.name
+        for d in root.iterdir()
+        if d.is_dir() and d.name != "vocabularies" and any(d.glob("*.yaml"))
+    )
     if family is None:
         if len(families) != 1:
             raise PolicyError(

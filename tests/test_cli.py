@@ -22,7 +22,16 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def evaluate(*extra: str) -> tuple[int, str, str]:
-    return run("evaluate", "--events", STREAM, "--policies", POLICIES, *extra)
+    return run(
+        "evaluate",
+        "--events",
+        STREAM,
+        "--policies",
+        POLICIES,
+        "--family",
+        "county-department",
+        *extra,
+    )
 
 
 def test_table_shows_ranking_and_actions_with_labels() -> None:
@@ -109,6 +118,8 @@ def test_null_target_is_json_null(tmp_path: Path) -> None:
         str(events),
         "--policies",
         POLICIES,
+        "--family",
+        "county-department",
         "--period",
         "2023-05",
         "--format",
@@ -122,12 +133,31 @@ def test_null_target_is_json_null(tmp_path: Path) -> None:
 
 def test_bad_lines_reported_and_strict_exit() -> None:
     bad = str(ROOT / "examples" / "bad-events.jsonl")
-    code, _, err = run("evaluate", "--events", bad, "--policies", POLICIES, "--period", "2023-05")
+    code, _, err = run(
+        "evaluate",
+        "--events",
+        bad,
+        "--policies",
+        POLICIES,
+        "--family",
+        "county-department",
+        "--period",
+        "2023-05",
+    )
     assert code == 0
     assert "bad-events.jsonl:10: E303: field 'id'" in err
     assert "read 31, accepted 7, duplicates 1, rejected 23" in err
     code, _, _ = run(
-        "evaluate", "--events", bad, "--policies", POLICIES, "--period", "2023-05", "--strict"
+        "evaluate",
+        "--events",
+        bad,
+        "--policies",
+        POLICIES,
+        "--family",
+        "county-department",
+        "--period",
+        "2023-05",
+        "--strict",
     )
     assert code == 6
 
@@ -147,7 +177,15 @@ def test_operator_errors_are_messages(args: tuple[str, ...], code: int, words: s
 
 def test_missing_events_file() -> None:
     code, _, err = run(
-        "evaluate", "--events", "nope.jsonl", "--policies", POLICIES, "--period", "2023-05"
+        "evaluate",
+        "--events",
+        "nope.jsonl",
+        "--policies",
+        POLICIES,
+        "--family",
+        "county-department",
+        "--period",
+        "2023-05",
     )
     assert code == 4 and "cannot read events" in err
 

@@ -143,6 +143,8 @@ def test_killed_ingest_leaves_all_or_nothing(store_url: str, tmp_path: Path) -> 
         "-m",
         "rulesengine_cli.main",
         "ingest",
+        "--family",
+        "county-department",
         "--quiet",
         "--db",
         store_url,
