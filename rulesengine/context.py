@@ -103,6 +103,13 @@ class Context:
             return ev, value
         return ev, None
 
+    def count_before(self, end: datetime) -> int:
+        """How many live events are before ``end``."""
+        times = self.memo.get(("all-times",))
+        if times is None:
+            times = self.memo[("all-times",)] = [e.at for e in self.events]
+        return bisect_left(times, end)
+
     def is_live(self, event_id: str) -> bool:
         """Whether the event exists and is not void."""
         return event_id in self.by_id and event_id not in self.void

@@ -138,6 +138,16 @@ def _score_totals(ctx: Context, main: Policy, last: Any, scores: _Scores) -> Non
             scores.items[(rule.name, subject)] = [Contribution("", "", rule.name, value, detail)]
 
 
+def _main_policy(policies: PolicySet, period: Period, forced: Policy | None) -> Policy:
+    main = forced or policies.in_force(period)
+    if main is None:
+        raise PeriodError(
+            f"no policy of family '{policies.family}' is in force for the whole of "
+            f"{period.id}; available: {policies.describe() or 'none'}"
+        )
+    return main
+
+
 def evaluate(
     policies: PolicySet,
     events: Sequence[Event],
@@ -145,17 +155,34 @@ def evaluate(
     forced: Policy | None = None,
 ) -> Result:
     """Evaluate ``period`` over ``events`` under ``policies`` (or ``forced`` for every period)."""
-    main = forced or policies.in_force(period)
-    if main is None:
-        raise PeriodError(
-            f"no policy of family '{policies.family}' is in force for the whole of "
-            f"{period.id}; available: {policies.describe() or 'none'}"
-        )
+    return evaluate_many(policies, events, [period], forced)[0]
+
+
+def evaluate_many(
+    policies: PolicySet,
+    events: Sequence[Event],
+    periods: Sequence[Period],
+    forced: Policy | None = None,
+) -> list[Result]:
+    """Evaluate several periods over the same events, sharing the indexes and look-backs.
+
+    Gives exactly the results of :func:`evaluate` for each period, in the order given."""
+    mains = [_main_policy(policies, p, forced) for p in periods]
+    if not mains:
+        return []
 
     def policy_for(p: Period) -> Policy | None:
         return forced if forced is not None else policies.in_force(p)
 
-    ctx = Context.build(main.vocabulary, events, policy_for, main.family, main.timezone)
+    first = mains[0]
+    ctx = Context.build(first.vocabulary, events, policy_for, first.family, first.timezone)
+    return [
+        _evaluate_period(ctx, main, period, policy_for)
+        for main, period in zip(mains, periods, strict=True)
+    ]
+
+
+def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
     start, end = period.bounds(main.timezone)
     last = end_instant(end)
     used: dict[tuple[str, str], Policy] = {}
@@ -220,7 +247,7 @@ def evaluate(
         grades=tuple(grades),
         labels=main.labels(),
         names=names,
-        events_considered=sum(1 for e in ctx.events if e.at < end),
+        events_considered=ctx.count_before(end),
         events_void=sum(1 for i in ctx.void if i in ctx.by_id and ctx.by_id[i].at < end),
     )
 

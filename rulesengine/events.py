@@ -214,3 +214,22 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
             raise LineError("E309", "expected a non-empty list of person ids", name)
         return tuple(value)
     raise LineError("E309", f"unsupported field type '{ftype}'", name)  # pragma: no cover
+
+
+def trusted_event(doc: dict[str, Any], vocab: Vocabulary, source: str = "", line: int = 0) -> Event:
+    """An event from a document that was checked when it was stored (its canonical form).
+
+    Only converts what JSON cannot hold (timestamps, person lists); no checks. Never use it on
+    input from outside the store: :func:`decode_object` is for that.
+    """
+    eid = doc.pop("id")
+    etype = doc.pop("type")
+    at = datetime.fromisoformat(doc.pop("at"))
+    fields = vocab.types[etype].fields
+    for name, value in doc.items():
+        ftype = fields[name].type
+        if ftype == "timestamp":
+            doc[name] = datetime.fromisoformat(value)
+        elif ftype == "persons":
+            doc[name] = tuple(value)
+    return Event(eid, etype, at, doc, source, line)

@@ -57,6 +57,7 @@ class Roster:
     _times: dict[str, list[datetime]] = field(default_factory=dict)
     _states: dict[str, list[State]] = field(default_factory=dict)
     _ever_in: dict[str, set[str]] = field(default_factory=dict)
+    _kind_cache: dict[tuple[str | None, tuple[str, ...]], str | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
@@ -131,10 +132,14 @@ class Roster:
 
     def unit_of_kind(self, unit: str | None, kinds: Sequence[str]) -> str | None:
         """The nearest unit at or above ``unit`` whose kind is in ``kinds``."""
-        for u in self.lineage(unit):
-            if self.units[u].kind in kinds:
-                return u
-        return None
+        key = (unit, tuple(kinds))
+        try:
+            return self._kind_cache[key]
+        except KeyError:
+            pass
+        found = next((u for u in self.lineage(unit) if self.units[u].kind in kinds), None)
+        self._kind_cache[key] = found
+        return found
 
     def members_at(self, unit: str, t: datetime) -> list[tuple[str, str]]:
         """``(person, role)`` of everyone in ``unit`` at ``t``, sorted by person id."""

@@ -288,7 +288,7 @@ def _groups(ctx: Context, rule: PointsRule, fields: tuple[str, ...]) -> dict[Any
         for ev in _scored_events(ctx, rule):
             groups.setdefault(_group_key(rule, fields, ev), []).append(ev)
         ctx.memo[key] = groups
-    return dict(groups)
+    return groups
 
 
 def _nth(ctx: Context, rule: PointsRule, ev: Event) -> int:
@@ -330,10 +330,25 @@ def shares(rule: PointsRule, points: Decimal, persons: list[str]) -> list[tuple[
 def score_month(
     ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
 ) -> list[tuple[Event, Event, list[tuple[str, Decimal]], Contribution]]:
-    """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``."""
+    """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``.
+
+    Memoised per rule and month: a quarter or a year reuses the scores of its months."""
+    memo_key = ("score-month", id(rule), month)
+    done = ctx.memo.get(memo_key)
+    if done is None:
+        done = ctx.memo[memo_key] = _score_month(ctx, rule, month, start, end)
+    return done
+
+
+def _score_month(
+    ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
+) -> list[tuple[Event, Event, list[tuple[str, Decimal]], Contribution]]:
     out = []
     best_groups = _groups(ctx, rule, rule.best_only_per) if rule.best_only_per else {}
-    live = {e.id for e in _scored_events(ctx, rule)}
+    live_key = ("points-live", id(rule))
+    live = ctx.memo.get(live_key)
+    if live is None:
+        live = ctx.memo[live_key] = {e.id for e in _scored_events(ctx, rule)}
     for ev in ctx.between(rule.on, start, end):
         if ev.id not in live:
             continue

@@ -136,7 +136,7 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     key = ("tally", id(rule), period)
     found = ctx.memo.get(key)
     if found is not None:
-        return dict(found)
+        return found  # type: ignore[no-any-return]
     start, end = period.bounds(policy.timezone)
     last = end_instant(end)
     roster = ctx.roster
@@ -187,7 +187,7 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             unit,
         )
     ctx.memo[key] = out
-    return dict(out)
+    return out
 
 
 def streak(ctx: Context, name: str, period: Period, subject: str) -> int:

@@ -1,0 +1,75 @@
+"""Evaluation benchmark: a whole year (12 months, 4 quarters, the year) from a store.
+
+    python -m bench.evaluate --people 10000          # generate, ingest, then evaluate
+    python -m bench.evaluate --db province.sqlite    # an existing store
+
+Prints the load time (reading the store), the evaluation time of all 17 periods, events/s and
+peak memory, then the time to re-evaluate one month after one more day of events is ingested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.generate import generate
+from bench.ingest import ROOT, machine
+from rulesengine.evaluate import evaluate_many
+from rulesengine.formats import read_records
+from rulesengine.periods import parse_period
+from rulesengine.policy import load_policy_set
+from rulesengine.store import Store
+
+
+def year_periods(year: int) -> list[str]:
+    """All months, quarters and the year itself."""
+    return ([f"{year}-{m:02d}" for m in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)]
+            + [str(year)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--people", type=int, default=10000)
+    ap.add_argument("--db", default=None, help="an existing store (skips generating)")
+    args = ap.parse_args(argv)
+    policies = load_policy_set(ROOT / "policies" / "county-department")
+    vocab = policies.policies[0].vocabulary
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db
+        if db is None:
+            stream = Path(tmp) / "stream.jsonl"
+            with stream.open("wb") as fh:
+                for ev in generate(args.people, 12):
+                    fh.write(orjson.dumps(ev) + b"\n")
+            db = str(Path(tmp) / "bench.sqlite")
+            Store(db).ingest(str(stream), read_records(stream, vocab), vocab)
+        store = Store(db)
+        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        events = store.load_events(vocab, parse_period("2023").bounds("Asia/Shanghai")[1])
+        t1 = time.perf_counter()
+        results = evaluate_many(policies, events, [parse_period(p) for p in year_periods(2023)])
+        t2 = time.perf_counter()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"evaluate year: {len(events):,} events; load {t1 - t0:.1f} s, "
+              f"17 periods {t2 - t1:.1f} s, total {t2 - t0:.1f} s "
+              f"({len(events) / (t2 - t0):,.0f} events/s); {sum(len(r.actions) for r in results):,}"
+              f" actions; peak memory {peak:,.0f} MiB (before loading {base_rss:,.0f} MiB) "
+              f"on {machine()}")
+        t3 = time.perf_counter()
+        month = parse_period("2023-12")
+        again = store.load_events(vocab, month.bounds("Asia/Shanghai")[1])
+        evaluate_many(policies, again, [month])
+        t4 = time.perf_counter()
+        print(f"re-evaluate one month from the store: {t4 - t3:.1f} s")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
