@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from rulesengine.events import Event
@@ -60,10 +61,19 @@ class Context:
         timezone: str,
     ) -> Context:
         """Index ``events`` (any order) for evaluation."""
-        ctx = cls(vocab, [], policy_for, family, timezone)
+        cache: dict[Period, Policy | None] = {}
+
+        def policy_for_cached(p: Period) -> Policy | None:
+            try:
+                return cache[p]
+            except KeyError:
+                found = cache[p] = policy_for(p)
+                return found
+
+        ctx = cls(vocab, [], policy_for_cached, family, timezone)
         ctx.void = void_ids(events, vocab)
         ctx.by_id = {e.id: e for e in events}
-        live = sorted((e for e in events if e.id not in ctx.void), key=Event.sort_key)
+        live = sorted((e for e in events if e.id not in ctx.void), key=attrgetter("at", "id"))
         ctx.events = live
         for ev in live:
             ctx.by_type.setdefault(ev.type, []).append(ev)
@@ -78,6 +88,31 @@ class Context:
             return []
         evs = self.by_type[type_name]
         return evs[bisect_left(times, start) : bisect_left(times, end)]
+
+    def selected(self, selection: Any, start: datetime, end: datetime) -> list[Event]:
+        """Live events of a selection with ``start <= at < end`` (the filter runs once per
+        event for the whole evaluation, not once per period)."""
+        key = ("selected", id(selection))
+        found = self.memo.get(key)
+        if found is None:
+            evs = [e for e in self.by_type.get(selection.type, ()) if selection.matches(e)]
+            found = self.memo[key] = (evs, [e.at for e in evs])
+        evs, times = found
+        return evs[bisect_left(times, start) : bisect_left(times, end)]
+
+    def eligible(
+        self, start: datetime, end: datetime, unit_kinds: tuple[str, ...], roles: tuple[str, ...]
+    ) -> list[str]:
+        """Persons eligible for all of [start, end) (memoised per period and settings)."""
+        key = ("eligible", start, end, unit_kinds, roles)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = [
+                p
+                for p in self.roster.persons()
+                if self.roster.eligible(p, start, end, unit_kinds, roles)
+            ]
+        return found
 
     def credit(self, ev: Event) -> tuple[Event, str | None]:
         """The event that earns credit for ``ev`` and the person credited.

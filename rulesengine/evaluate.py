@@ -53,6 +53,13 @@ class _Scores:
         self.kinds[key] = kind
         self.items.setdefault(key, []).append(c)
 
+    def merge(self, other: _Scores) -> None:
+        """Add another set of scores to these."""
+        for key, value in other.points.items():
+            self.points[key] = self.points.get(key, ZERO) + value
+            self.kinds[key] = other.kinds[key]
+            self.items.setdefault(key, []).extend(other.items.get(key, ()))
+
     def zero(self, rule: str, subject: str, kind: str) -> None:
         self.points.setdefault((rule, subject), ZERO)
         self.kinds.setdefault((rule, subject), kind)
@@ -86,18 +93,29 @@ def _score_points(
         if pol is None:
             raise PeriodError(f"no policy is in force for {month.id}")
         used[(pol.version, pol.sha256)] = pol
-        start, end = month.bounds(pol.timezone)
         for rule in pol.rules:
-            if not isinstance(rule, points.PointsRule):
-                continue
-            for _ev, piece, parts, contrib in points.score_month(ctx, rule, month, start, end):
-                for person, part in parts:
-                    scores.add(rule.name, person, "person", part, contrib)
-                    home = ctx.roster.unit_at(person, piece.at)
-                    for kind in rule.credit_units:
-                        unit = ctx.roster.unit_of_kind(home, (kind,))
-                        if unit is not None:
-                            scores.add(rule.name, unit, ctx.roster.units[unit].kind, part, contrib)
+            if isinstance(rule, points.PointsRule):
+                scores.merge(_month_points(ctx, rule, month, pol))
+
+
+def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Policy) -> _Scores:
+    """One month's scores of a points rule (memoised: quarters and years add months up)."""
+    key = ("month-points", id(rule), month)
+    found = ctx.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    scores = _Scores()
+    start, end = month.bounds(pol.timezone)
+    for _ev, piece, parts, contrib in points.score_month(ctx, rule, month, start, end):
+        for person, part in parts:
+            scores.add(rule.name, person, "person", part, contrib)
+            home = ctx.roster.unit_at(person, piece.at)
+            for kind in rule.credit_units:
+                unit = ctx.roster.unit_of_kind(home, (kind,))
+                if unit is not None:
+                    scores.add(rule.name, unit, ctx.roster.units[unit].kind, part, contrib)
+    ctx.memo[key] = scores
+    return scores
 
 
 def _score_awards(ctx: Context, period: Period, policy_for: Any, scores: _Scores) -> None:

@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -204,6 +205,8 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
             raise LineError("E309", f"expected a whole number, got {_kind(value)}", name)
         return value
     if ftype == "number":
+        if isinstance(value, Decimal):  # from YAML (test cases): one representation, as JSON
+            return float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise LineError("E309", f"expected a number, got {_kind(value)}", name)
         return value

@@ -8,7 +8,11 @@ A test file (``policies/<family>/tests/*.yaml``) holds a list of cases::
         events_file: ../../../examples/county-department.jsonl   # or events: [ {...}, ... ]
         policy: 2024.yaml          # optional: force this policy (what-if)
         expect:
-          scores: {p07: 4.5, sec-d: 4.5}            # subject: points (only those listed)
+          scores: {p07: 4.5, sec-d: 4.5}            # subject: points over all its rules
+          rule_scores:                             # rule: {subject: points}
+            adoption_points: {p07: 4.5}
+          grades: {quarter_standard: {u1: 达标}}    # rule: {subject: grade}
+          payments: {author_payments: {p07: 300}}  # rule: {person: amount}
           rankings: {sec-d: 1, sec-c: 2}           # subject: rank
           actions:                                 # each must be present
             - {action: interview_section_head, subject: sec-b, target: p03}
@@ -125,6 +129,7 @@ def exercised(result: Result) -> set[tuple[str, str]]:
     version = result.policy.version
     names = {s.rule for s in result.scores if s.points != 0 or s.contributions}
     names |= {r.rule for r in result.rankings} | {a.rule for a in result.actions}
+    names |= {g.rule for g in result.grades} | {p.rule for p in result.payments}
     return {(version, n) for n in names}
 
 
@@ -145,6 +150,26 @@ def compare(result: Result, expect: dict[str, Any]) -> list[str]:
         got = scores.get(str(subject), Decimal(0))
         if got != Decimal(str(want)):
             diffs.append(f"score of {subject}: expected {want}, got {decimal_text(got)}")
+    by_rule = {(s.rule, s.subject): s.points for s in result.scores}
+    for rule, wanted in (expect.get("rule_scores") or {}).items():
+        for subject, want in (wanted or {}).items():
+            got = by_rule.get((str(rule), str(subject)), Decimal(0))
+            if got != Decimal(str(want)):
+                diffs.append(f"{rule} score of {subject}: expected {want}, got {decimal_text(got)}")
+    grades = {(g.rule, g.subject): g.grade for g in result.grades}
+    for rule, wanted in (expect.get("grades") or {}).items():
+        for subject, want in (wanted or {}).items():
+            got_grade = grades.get((str(rule), str(subject)))
+            if got_grade != str(want):
+                diffs.append(f"{rule} grade of {subject}: expected {want}, got {got_grade}")
+    paid = {(p.rule, p.person): p.amount for p in result.payments}
+    for rule, wanted in (expect.get("payments") or {}).items():
+        for person, want in (wanted or {}).items():
+            got = paid.get((str(rule), str(person)), Decimal(0))
+            if got != Decimal(str(want)):
+                diffs.append(
+                    f"{rule} payment to {person}: expected {want}, got {decimal_text(got)}"
+                )
     ranks = {r.subject: r.rank for r in result.rankings}
     for subject, want in (expect.get("rankings") or {}).items():
         if ranks.get(str(subject)) != want:

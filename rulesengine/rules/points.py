@@ -202,15 +202,12 @@ def _reader(rule: PointsRule, ctx: Context, expr: Expression) -> Callable[[Event
     def piece_field(f: str) -> Callable[[Event], Any]:
         return lambda ev: _piece_value(ctx, rule, ev, f)
 
-    def nth(ev: Event) -> int:
-        return _nth(ctx, rule, ev)
-
     getters: list[Callable[[Event], Any]] = []
     for n in expr.names:
         if n.startswith("piece."):
             getters.append(piece_field(n[len("piece.") :]))
         elif n == "nth":
-            getters.append(nth)
+            getters.append(lambda ev: None)  # filled in by _values
         else:
             getters.append(getter(n))
     return lambda ev: tuple(g(ev) for g in getters)
@@ -224,7 +221,12 @@ def _piece_value(ctx: Context, rule: PointsRule, ev: Event, f: str) -> Any:
 
 
 def _values(
-    ctx: Context, rule: PointsRule, expr: Expression, ev: Event, base: Decimal | None = None
+    ctx: Context,
+    rule: PointsRule,
+    expr: Expression,
+    ev: Event,
+    base: Decimal | None = None,
+    nth: int | None = None,
 ) -> tuple[Any, ...]:
     memo_key = ("reader", id(expr))
     reader = ctx.memo.get(memo_key)
@@ -234,13 +236,19 @@ def _values(
     if base is not None and "base" in expr.names:
         idx = expr.names.index("base")
         values = (*values[:idx], base, *values[idx + 1 :])
+    if "nth" in expr.names:
+        idx = expr.names.index("nth")
+        rank = nth if nth is not None else _nth(ctx, rule, ev)
+        values = (*values[:idx], rank, *values[idx + 1 :])
     return values
 
 
-def raw_points(ctx: Context, rule: PointsRule, ev: Event) -> tuple[Decimal, dict[str, Any]]:
+def raw_points(
+    ctx: Context, rule: PointsRule, ev: Event, nth: int | None = None
+) -> tuple[Decimal, dict[str, Any]]:
     """The event's points before ``best_only_per``, and how they were computed."""
     if rule.base is not None:
-        base = rule.base.number(_values(ctx, rule, rule.base, ev))
+        base = rule.base.number(_values(ctx, rule, rule.base, ev, None, nth))
     else:
         key = tuple(ev.data.get(k) for k in rule.key)
         found = rule.table.get(key)
@@ -250,13 +258,13 @@ def raw_points(ctx: Context, rule: PointsRule, ev: Event) -> tuple[Decimal, dict
     values: dict[str, Any] = {"base": base}
     mult = Decimal(1)
     if rule.multiplier is not None:
-        mult = rule.multiplier.number(_values(ctx, rule, rule.multiplier, ev, base))
+        mult = rule.multiplier.number(_values(ctx, rule, rule.multiplier, ev, base, nth))
     bonus = ZERO
     if rule.bonus is not None:
-        bonus = rule.bonus.number(_values(ctx, rule, rule.bonus, ev, base))
+        bonus = rule.bonus.number(_values(ctx, rule, rule.bonus, ev, base, nth))
     values.update(multiplier=mult, bonus=bonus)
     if rule.number_per:
-        values["nth"] = _nth(ctx, rule, ev)
+        values["nth"] = nth if nth is not None else _nth(ctx, rule, ev)
     return base * mult + bonus, values
 
 
@@ -296,14 +304,6 @@ def _nth(ctx: Context, rule: PointsRule, ev: Event) -> int:
     return 1 + sum(1 for e in group if e.sort_key() < ev.sort_key())
 
 
-def _points_under_own_month(ctx: Context, name: str, ev: Event) -> Decimal:
-    policy = ctx.policy_for(ctx.month_of(ev))
-    rule = policy.rule(name) if policy else None
-    if not isinstance(rule, PointsRule):
-        return ZERO
-    return raw_points(ctx, rule, ev)[0]
-
-
 def persons_of(
     ctx: Context, rule: PointsRule, ev: Event, piece: Event, person: str | None
 ) -> list[str]:
@@ -327,32 +327,48 @@ def shares(rule: PointsRule, points: Decimal, persons: list[str]) -> list[tuple[
     return [(p, part) for p in persons]
 
 
+Scored = tuple[Event, Event, list[tuple[str, Decimal]], Contribution]
+
+
 def score_month(
     ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
-) -> list[tuple[Event, Event, list[tuple[str, Decimal]], Contribution]]:
+) -> list[Scored]:
     """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``.
 
-    Memoised per rule and month: a quarter or a year reuses the scores of its months."""
-    memo_key = ("score-month", id(rule), month)
-    done = ctx.memo.get(memo_key)
-    if done is None:
-        done = ctx.memo[memo_key] = _score_month(ctx, rule, month, start, end)
-    return done
+    All months are scored in one chronological pass per rule name (memoised), so that "best
+    earlier adoption" and ``nth`` are running values, not searches."""
+    return _pass(ctx, rule).get(month, [])
 
 
-def _score_month(
-    ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
-) -> list[tuple[Event, Event, list[tuple[str, Decimal]], Contribution]]:
-    out = []
-    best_groups = _groups(ctx, rule, rule.best_only_per) if rule.best_only_per else {}
-    live_key = ("points-live", id(rule))
-    live = ctx.memo.get(live_key)
-    if live is None:
-        live = ctx.memo[live_key] = {e.id for e in _scored_events(ctx, rule)}
-    for ev in ctx.between(rule.on, start, end):
-        if ev.id not in live:
+def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
+    key = ("points-pass", first.name, first.on)
+    done = ctx.memo.get(key)
+    if done is not None:
+        return done  # type: ignore[no-any-return]
+    by_month: dict[Period, list[Scored]] = {}
+    best: dict[tuple[Any, ...], Decimal] = {}
+    counts: dict[tuple[Any, ...], int] = {}
+    raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
+    rules: dict[Period, PointsRule | None] = {}
+    for ev in ctx.by_type.get(first.on, ()):
+        month = ctx.month_of(ev)
+        if month not in rules:
+            policy = ctx.policy_for(month)
+            found = policy.rule(first.name) if policy else None
+            rules[month] = found if isinstance(found, PointsRule) else None
+        rule = rules[month]
+        if rule is None or (rule.via is not None and not ctx.is_live(ev.data.get(rule.via, ""))):
             continue
-        raw, detail = raw_points(ctx, rule, ev)
+        if (
+            rule.where is not None
+            and rule.where.evaluate_values(_values(ctx, rule, rule.where, ev)) is not True
+        ):
+            continue
+        nth = None
+        if rule.number_per:
+            g = (id(rule), *_group_key(rule, rule.number_per, ev))
+            nth = counts[g] = counts.get(g, 0) + 1
+        raw, detail = _cached_raw(ctx, rule, ev, nth, raw_cache)
         if detail.get("no_row"):
             shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
             ctx.warn(
@@ -361,21 +377,54 @@ def _score_month(
                     "W401", f"event {ev.id}: no points row for {shown}; scored 0", rule.name, ev.id
                 ),
             )
+        detail = {**detail, "raw": raw}
         credited = raw
         if rule.best_only_per:
-            group = best_groups.get(_group_key(rule, rule.best_only_per, ev), ())
-            earlier = [e for e in group if e.sort_key() < ev.sort_key()]
-            best = max((_points_under_own_month(ctx, rule.name, e) for e in earlier), default=ZERO)
-            if earlier:
-                detail["earlier_best"] = best
-                detail["earlier"] = [e.id for e in earlier]
-            credited = max(ZERO, raw - best)
-        detail["raw"] = raw
+            g = _group_key(rule, rule.best_only_per, ev)
+            earlier = best.get(g)
+            if earlier is not None:
+                detail["earlier_best"] = earlier
+                credited = max(ZERO, raw - earlier)
+                best[g] = max(earlier, raw)
+            else:
+                best[g] = raw
         piece, person = ctx.credit(ev)
         if piece.id != ev.id:
             detail["piece"] = piece.id
         parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
         if len(parts) > 1:
             detail["shared_by"] = [p for p, _ in parts]
-        out.append((ev, piece, parts, Contribution(ev.id, month.id, rule.name, credited, detail)))
-    return out
+        contrib = Contribution(ev.id, month.id, rule.name, credited, detail)
+        by_month.setdefault(month, []).append((ev, piece, parts, contrib))
+    ctx.memo[key] = by_month
+    return by_month
+
+
+def _cached_raw(
+    ctx: Context,
+    rule: PointsRule,
+    ev: Event,
+    nth: int | None,
+    cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]],
+) -> tuple[Decimal, dict[str, Any]]:
+    """Raw points, computed once per distinct input (the fields the rule reads)."""
+    reader = ctx.memo.get(("raw-reader", id(rule)))
+    if reader is None:
+        names = set(rule.key)
+        for expr in (rule.base, rule.multiplier, rule.bonus):
+            if expr is not None:
+                names |= {n for n in expr.names if n not in ("base", "nth")}
+        getters = [_name_getter(ctx, rule, n) for n in sorted(names)]
+        reader = ctx.memo[("raw-reader", id(rule))] = lambda e: tuple(g(e) for g in getters)
+    key = (id(rule), nth, *reader(ev))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = raw_points(ctx, rule, ev, nth)
+    return found
+
+
+def _name_getter(ctx: Context, rule: PointsRule, name: str) -> Callable[[Event], Any]:
+    if name.startswith("piece."):
+        f = name[len("piece.") :]
+        return lambda ev: _piece_value(ctx, rule, ev, f)
+    return getter(name)

@@ -99,9 +99,7 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
     found: dict[str, list[list[str]]] = {
         u: [[], []] for u in roster.units_of_kinds(rule.unit_kinds, last)
     }
-    for ev in ctx.between(rule.counts.type, start, end):
-        if not rule.counts.matches(ev):
-            continue
+    for ev in ctx.selected(rule.counts, start, end):
         piece, person = ctx.credit(ev)
         unit = (
             roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)

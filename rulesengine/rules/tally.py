@@ -10,7 +10,7 @@ force then, and a period with no such rule, or where the subject is not judged, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ class TallyRule:
     minimum: Expression | None
     actions: tuple[ActionSpec, ...]
     award: Expression | None = None
+    unit_names: tuple[str, ...] = ()
     kind: str = "tally"
 
     @property
@@ -117,7 +118,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
             return None
     if counts is None or len(actions) != len(raw_actions):
         return None
-    return TallyRule(
+    rule = TallyRule(
         raw["name"],
         raw.get("label", ""),
         raw["period"],
@@ -129,6 +130,7 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
         tuple(actions),
         award,
     )
+    return replace(rule, unit_names=tuple(unit_names_used(rule)))
 
 
 def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[str, Row]:
@@ -143,9 +145,7 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     eligible: list[str] = []
     if policy.eligibility is not None and rule.needs_eligibility:
         e = policy.eligibility
-        eligible = [
-            p for p in roster.persons() if roster.eligible(p, start, end, e.unit_kinds, e.roles)
-        ]
+        eligible = ctx.eligible(start, end, e.unit_kinds, e.roles)
     if rule.per == "person":
         subjects = eligible
     else:
@@ -157,9 +157,7 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             subjects = [u for u in subjects if u in homes]
     counted: dict[str, list[tuple[int, str]]] = {s: [] for s in subjects}
     zone = period.bounds(policy.timezone)[0].tzinfo
-    for ev in ctx.between(rule.counts.type, start, end):
-        if not rule.counts.matches(ev):
-            continue
+    for ev in ctx.selected(rule.counts, start, end):
         piece, person = ctx.credit(ev)
         if person is None:
             continue
@@ -211,17 +209,17 @@ def _env(rule: TallyRule, row: Row) -> dict[str, Any]:
     env: dict[str, Any] = {"count": row.count, "first_day": row.first_day, "last_day": row.last_day}
     if row.minimum is not None:
         env.update(minimum=row.minimum, below=row.below)
-    for name in unit_names_used(rule):
+    for name in rule.unit_names:
         env[name] = unit_value(row.unit, name)
     return env
 
 
-def unit_names_used(rule: TallyRule) -> set[str]:
+def unit_names_used(rule: TallyRule) -> list[str]:
     """The ``unit.X`` names read by the rule's conditions and award."""
     exprs = [a.when for a in rule.actions if a.when is not None]
     if rule.award is not None:
         exprs.append(rule.award)
-    return {n for e in exprs for n in e.names if n.startswith("unit.")}
+    return sorted({n for e in exprs for n in e.names if n.startswith("unit.")})
 
 
 def awards(
