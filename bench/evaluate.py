@@ -28,8 +28,11 @@ from rulesengine.store import Store
 
 def year_periods(year: int) -> list[str]:
     """All months, quarters and the year itself."""
-    return ([f"{year}-{m:02d}" for m in range(1, 13)] + [f"{year}-Q{q}" for q in range(1, 5)]
-            + [str(year)])
+    return (
+        [f"{year}-{m:02d}" for m in range(1, 13)]
+        + [f"{year}-Q{q}" for q in range(1, 5)]
+        + [str(year)]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,19 +55,23 @@ def main(argv: list[str] | None = None) -> None:
         store = Store(db)
         base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()
-        events = store.load_events(vocab, parse_period("2023").bounds("Asia/Shanghai")[1])
+        events = store.load_events(
+            vocab, parse_period("2023").bounds("Asia/Shanghai")[1], policies.names_read()
+        )
         t1 = time.perf_counter()
         results = evaluate_many(policies, events, [parse_period(p) for p in year_periods(2023)])
         t2 = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"evaluate year: {len(events):,} events; load {t1 - t0:.1f} s, "
-              f"17 periods {t2 - t1:.1f} s, total {t2 - t0:.1f} s "
-              f"({len(events) / (t2 - t0):,.0f} events/s); {sum(len(r.actions) for r in results):,}"
-              f" actions; peak memory {peak:,.0f} MiB (before loading {base_rss:,.0f} MiB) "
-              f"on {machine()}")
+        print(
+            f"evaluate year: {len(events):,} events; load {t1 - t0:.1f} s, "
+            f"17 periods {t2 - t1:.1f} s, total {t2 - t0:.1f} s "
+            f"({len(events) / (t2 - t0):,.0f} events/s); {sum(len(r.actions) for r in results):,}"
+            f" actions; peak memory {peak:,.0f} MiB (before loading {base_rss:,.0f} MiB) "
+            f"on {machine()}"
+        )
         t3 = time.perf_counter()
         month = parse_period("2023-12")
-        again = store.load_events(vocab, month.bounds("Asia/Shanghai")[1])
+        again = store.load_events(vocab, month.bounds("Asia/Shanghai")[1], policies.names_read())
         evaluate_many(policies, again, [month])
         t4 = time.perf_counter()
         print(f"re-evaluate one month from the store: {t4 - t3:.1f} s")

@@ -204,7 +204,9 @@ def evaluate(
     else:
         store = open_store(db)
         try:
-            events = store.load_events(vocab, target.bounds(first.timezone)[1])
+            events = store.load_events(
+                vocab, target.bounds(first.timezone)[1], policies.names_read()
+            )
         finally:
             store.close()
         click.echo(f"events: {len(events)} read from the store", err=True)

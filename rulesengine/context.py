@@ -7,7 +7,7 @@ per-period results here so look-backs (streaks, earlier adoptions) are computed 
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +50,8 @@ class Context:
     roster: Roster = field(default_factory=Roster)
     warnings: dict[str, list[Warning]] = field(default_factory=dict)  # by month id
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _months: list[Period] = field(default_factory=list)
+    _month_starts: list[datetime] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -79,6 +81,7 @@ class Context:
             ctx.by_type.setdefault(ev.type, []).append(ev)
         ctx._times = {t: [e.at for e in evs] for t, evs in ctx.by_type.items()}
         ctx.roster = Roster.build(live, vocab)
+        ctx._index_months()
         return ctx
 
     def between(self, type_name: str, start: datetime, end: datetime) -> list[Event]:
@@ -150,8 +153,28 @@ class Context:
         return event_id in self.by_id and event_id not in self.void
 
     def month_of(self, ev: Event) -> Period:
-        """The local month of ``ev``."""
+        """The local month of ``ev`` (looked up among month boundaries: no time zone maths
+        per event)."""
+        starts = self._month_starts
+        i = bisect_right(starts, ev.at) - 1
+        if 0 <= i < len(starts) - 1:
+            return self._months[i]
         return period_of(ev.at, "month", self.timezone)
+
+    def _index_months(self) -> None:
+        """Month boundaries covering the events, for :meth:`month_of`."""
+        if not self.events:
+            return
+        first = period_of(self.events[0].at, "month", self.timezone)
+        last = period_of(self.events[-1].at, "month", self.timezone)
+        month = first
+        while True:
+            self._months.append(month)
+            self._month_starts.append(month.bounds(self.timezone)[0])
+            if month == last:
+                break
+            month = month.next()
+        self._month_starts.append(last.bounds(self.timezone)[1])
 
     def warn(self, month: Period, warning: Warning) -> None:
         """Record a warning against the month it arose in."""

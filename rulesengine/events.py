@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -219,20 +220,38 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
     raise LineError("E309", f"unsupported field type '{ftype}'", name)  # pragma: no cover
 
 
-def trusted_event(doc: dict[str, Any], vocab: Vocabulary, source: str = "", line: int = 0) -> Event:
+def trusted_event(
+    doc: dict[str, Any],
+    vocab: Vocabulary,
+    source: str = "",
+    line: int = 0,
+    keep_text: frozenset[str] | None = None,
+) -> Event:
     """An event from a document that was checked when it was stored (its canonical form).
 
     Only converts what JSON cannot hold (timestamps, person lists); no checks. Never use it on
-    input from outside the store: :func:`decode_object` is for that.
+    input from outside the store: :func:`decode_object` is for that. With ``keep_text``, text
+    fields of non-roster events not named in it are dropped (an evaluation reads only the fields
+    its rules name), and repeated values (enums, person and unit ids) are shared, to save memory.
     """
     eid = doc.pop("id")
-    etype = doc.pop("type")
+    etype = sys.intern(doc.pop("type"))
     at = datetime.fromisoformat(doc.pop("at"))
-    fields = vocab.types[etype].fields
-    for name, value in doc.items():
+    spec = vocab.types[etype]
+    fields = spec.fields
+    for name in list(doc):
+        value = doc[name]
         ftype = fields[name].type
         if ftype == "timestamp":
             doc[name] = datetime.fromisoformat(value)
         elif ftype == "persons":
-            doc[name] = tuple(value)
+            doc[name] = tuple(sys.intern(v) for v in value)
+        elif ftype in _SHARED and type(value) is str:
+            doc[name] = sys.intern(value)
+        elif ftype == "text" and keep_text is not None and spec.roster is None:
+            if name not in keep_text:
+                del doc[name]
     return Event(eid, etype, at, doc, source, line)
+
+
+_SHARED = frozenset(("enum", "person", "unit"))

@@ -93,6 +93,18 @@ class Period:
             return sorted({Period(m.year, 1, (m.index - 1) // 3 + 1) for m in self.months()})
         return [Period(self.year, 2, 1)]
 
+    def next(self) -> Period:
+        """The period of the same kind just after this one."""
+        if self.kind == "month":
+            return month(self.year + 1, 1) if self.index == 12 else month(self.year, self.index + 1)
+        if self.kind == "quarter":
+            return (
+                Period(self.year + 1, 1, 1)
+                if self.index == 4
+                else Period(self.year, 1, self.index + 1)
+            )
+        return Period(self.year + 1, 2, 1)
+
     def previous(self) -> Period:
         """The period of the same kind just before this one."""
         if self.kind == "month":

@@ -8,6 +8,7 @@ load; :func:`check_policy_file` returns the diagnostics without raising, for ``v
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rulesengine.errors import Collector, Diagnostic, PolicyError
+from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.roster import HeadRule
 from rulesengine.rules import deadline, payment, points, ranking, share, tally, total
@@ -241,11 +243,35 @@ class PolicySet:
         """The policy whose window contains the whole ``period``."""
         return next((p for p in self.policies if p.covers(period)), None)
 
+    def names_read(self) -> frozenset[str]:
+        """Every field name an expression of these policies reads (``piece.x`` counts as x)."""
+        found: set[str] = set()
+        for policy in self.policies:
+            for item in (*policy.rules, *policy.selections.values()):
+                for expr in _expressions(item):
+                    found |= {n.split(".")[-1] for n in expr.names}
+        return frozenset(found)
+
     def describe(self) -> str:
         """The versions and windows, for messages."""
         return ", ".join(
             f"{p.version} ({p.effective_from}..{p.effective_to})" for p in self.policies
         )
+
+
+def _expressions(item: Any) -> list[Expression]:
+    """The expressions held by a rule or selection (and by its action specs, selections)."""
+    out: list[Expression] = []
+    if isinstance(item, Expression):
+        return [item]
+    if isinstance(item, (list, tuple)):
+        for x in item:
+            out.extend(_expressions(x))
+        return out
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        for f in dataclasses.fields(item):
+            out.extend(_expressions(getattr(item, f.name)))
+    return out
 
 
 def load_policy_set(directory: str | Path, family: str | None = None) -> PolicySet:

@@ -265,7 +265,12 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one())
 
-    def load_events(self, vocab: Vocabulary, until: datetime | None = None) -> list[Event]:
+    def load_events(
+        self,
+        vocab: Vocabulary,
+        until: datetime | None = None,
+        keep_text: frozenset[str] | None = None,
+    ) -> list[Event]:
         """The events an evaluation up to ``until`` (exclusive) needs: every event before it, and
         every retraction whatever its time (a retraction voids for every evaluation)."""
         void_types = [t.name for t in vocab.types.values() if t.voids]
@@ -279,7 +284,8 @@ class Store:
             gc.disable()  # many small objects, no cycles (see rulesengine.intake)
             try:
                 return [
-                    trusted_event(orjson.loads(body), vocab, src, line) for body, src, line in rows
+                    trusted_event(orjson.loads(body), vocab, src, line, keep_text)
+                    for body, src, line in rows
                 ]
             finally:
                 if paused:
