@@ -76,10 +76,13 @@ class Policy:
     sha256: str
     selections: dict[str, Selection] = field(default_factory=dict)
     effective_line: int = 0
+    by_name: dict[str, Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def rule(self, name: str) -> Rule | None:
         """The rule called ``name``, if any."""
-        return next((r for r in self.rules if r.name == name), None)
+        if not self.by_name:
+            self.by_name.update((r.name, r) for r in self.rules)
+        return self.by_name.get(name)
 
     def covers(self, period: Period) -> bool:
         """Whether the whole ``period`` lies inside the effective window."""

@@ -212,10 +212,18 @@ def render_table(result: Result, explain: bool = False) -> str:
             parts.append(
                 f"\n{result.labels.get('rule:' + rule, rule)} ({rule})\n" + table(head, rows)
             )
+    several = len({s.rule for s in result.scores}) > 1
+
+    def rule_cell(rule: str) -> list[str]:
+        return [result.labels.get("rule:" + rule, rule)] if several else []
+
     persons = [s for s in result.scores if s.subject_kind == "person"]
     if persons:
-        rows = [[_name(result, s.subject), decimal_text(s.points)] for s in persons]
-        parts.append("\nPoints by person\n" + table(["person", "points"], rows))
+        rows = [
+            [*rule_cell(s.rule), _name(result, s.subject), decimal_text(s.points)] for s in persons
+        ]
+        head = ["rule"] * several + ["person", "points"]
+        parts.append("\nPoints by person\n" + table(head, rows))
         if explain:
             for s in persons:
                 for c in s.contributions:
@@ -225,8 +233,12 @@ def render_table(result: Result, explain: bool = False) -> str:
                     )
     units = [s for s in result.scores if s.subject_kind != "person"]
     if units and not result.rankings:
-        rows = [[_name(result, s.subject), s.subject_kind, decimal_text(s.points)] for s in units]
-        parts.append("\nPoints by unit\n" + table(["unit", "kind", "points"], rows))
+        rows = [
+            [*rule_cell(s.rule), _name(result, s.subject), s.subject_kind, decimal_text(s.points)]
+            for s in units
+        ]
+        head = ["rule"] * several + ["unit", "kind", "points"]
+        parts.append("\nPoints by unit\n" + table(head, rows))
     rows = [
         [
             a.label,

@@ -33,10 +33,17 @@ def _shift(d: date, years: int) -> date:
 def scaffold_policy(policies: Path, family: str, version: str, force: bool = False) -> Path:
     """Write ``policies/family/version.yaml`` from the latest policy of the family."""
     directory = policies / family
-    latest = load_policy_set(directory, family).policies[-1]
     target = directory / f"{version}.yaml"
     if target.exists() and not force:
         raise PolicyError(f"{target} exists already (use --force to overwrite it)")
+    others = [
+        p
+        for p in load_policy_set(directory, family).policies
+        if Path(p.path).resolve() != target.resolve()
+    ]
+    if not others:
+        raise PolicyError(f"no other policy of family '{family}' to start from in {directory}")
+    latest = others[-1]
     years = max(1, _shift(latest.effective_to, 0).year - latest.effective_from.year + 1)
     start = _shift(latest.effective_from, years)
     end = _shift(latest.effective_to, years)
@@ -64,7 +71,8 @@ def scaffold_policy(policies: Path, family: str, version: str, force: bool = Fal
         old=f"version {old}",
         path=target,
     )
-    text = "".join(lines[:keep]) + header + "#\n" + "".join(lines[keep:])
+    rest = "".join(lines[keep:])
+    text = "".join(lines[:keep]) + header + ("" if rest.startswith("#\n") else "#\n") + rest
     target.write_text(text, "utf-8")
     policy, diags = check_policy_file(target)
     if policy is None:

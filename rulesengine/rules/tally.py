@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from rulesengine.events import Event
 from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
@@ -52,6 +53,7 @@ class TallyRule:
     actions: tuple[ActionSpec, ...]
     award: Expression | None = None
     unit_names: tuple[str, ...] = ()
+    reads_days: bool = True
     kind: str = "tally"
 
     @property
@@ -130,7 +132,9 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
         tuple(actions),
         award,
     )
-    return replace(rule, unit_names=tuple(unit_names_used(rule)))
+    exprs = [a.when for a in rule.actions if a.when is not None] + [rule.award]
+    days = any(n in ("first_day", "last_day") for e in exprs if e is not None for n in e.names)
+    return replace(rule, unit_names=tuple(unit_names_used(rule)), reads_days=days)
 
 
 def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[str, Row]:
@@ -155,31 +159,29 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
                 roster.unit_of_kind(roster.unit_at(p, last), rule.unit_kinds) for p in eligible
             }
             subjects = [u for u in subjects if u in homes]
-    counted: dict[str, list[tuple[int, str]]] = {s: [] for s in subjects}
+    grouped = _grouped(ctx, rule, start, end)
+    counted = {s: grouped.get(s, []) for s in subjects}
     zone = period.bounds(policy.timezone)[0].tzinfo
-    for ev in ctx.selected(rule.counts, start, end):
-        piece, person = ctx.credit(ev)
-        if person is None:
-            continue
-        if rule.per == "person":
-            who: str | None = person
-        else:
-            who = roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
-        if who in counted:
-            counted[who].append((ev.at.astimezone(zone).day, ev.id))
+    wants_days = rule.reads_days
     out = {}
+    minimums: dict[str | None, Decimal | None] = {}
     for s, items in counted.items():
-        days = [d for d, _ in items]
+        days = [e.at.astimezone(zone).day for e in items] if wants_days and items else [0]
         unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
-        minimum = None
-        if rule.minimum is not None:
-            minimum = rule.minimum.number(tuple(unit_value(unit, n) for n in rule.minimum.names))
-        below = minimum is not None and Decimal(len(items)) < minimum
+        uid = unit.id if unit is not None else None
+        if uid not in minimums:
+            minimums[uid] = (
+                None
+                if rule.minimum is None
+                else rule.minimum.number(tuple(unit_value(unit, n) for n in rule.minimum.names))
+            )
+        minimum = minimums[uid]
+        below = minimum is not None and len(items) < minimum
         out[s] = Row(
             len(items),
-            tuple(i for _, i in items),
-            min(days, default=0),
-            max(days, default=0),
+            tuple(e.id for e in items),
+            min(days),
+            max(days),
             below,
             minimum,
             unit,
@@ -188,25 +190,64 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     return out
 
 
+def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | None, list[Event]]:
+    """The counted events of [start, end) by person (or unit): shared by the rules that count
+    the same selection the same way (the quota and the timeliness rule, say)."""
+    key = ("tally-grouped", id(rule.counts), rule.per, rule.unit_kinds, start, end)
+    found = ctx.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    roster = ctx.roster
+    out: dict[str | None, list[Event]] = {}
+    for ev in ctx.selected(rule.counts, start, end):
+        piece, person = ctx.credit(ev)
+        if person is None:
+            continue
+        if rule.per == "person":
+            who: str | None = person
+        else:
+            who = roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
+        out.setdefault(who, []).append(ev)
+    ctx.memo[key] = out
+    return out
+
+
 def streak(ctx: Context, name: str, period: Period, subject: str) -> int:
     """Consecutive periods ending with ``period`` in which ``subject`` was below the minimum."""
-    n = 0
+    return streaks(ctx, name, period).get(subject, 0)
+
+
+def streaks(ctx: Context, name: str, period: Period) -> dict[str, int]:
+    """Every subject's streak in ``period`` (0 omitted): 1 + its streak in the period before when
+    below the minimum now, judged by the rule of the same name in force then (memoised, so a
+    year of months costs one pass per month)."""
+    key = ("streaks", name, period)
+    found = ctx.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    chain: list[Period] = []
     p = period
-    while n < MAX_STREAK:
+    while len(chain) < MAX_STREAK and ("streaks", name, p) not in ctx.memo:
+        chain.append(p)
+        p = p.previous()
+    for p in reversed(chain):
         policy = ctx.policy_for(p)
         rule = policy.rule(name) if policy else None
-        if not isinstance(rule, TallyRule) or rule.minimum is None or rule.period != p.kind:
-            break
-        row = rows(ctx, rule, p, policy).get(subject) if policy else None
-        if row is None or not row.below:
-            break
-        n += 1
-        p = p.previous()
-    return n
+        out: dict[str, int] = {}
+        if isinstance(rule, TallyRule) and rule.minimum is not None and rule.period == p.kind:
+            assert policy is not None
+            before = ctx.memo.get(("streaks", name, p.previous()), {})
+            for subject, row in rows(ctx, rule, p, policy).items():
+                if row.below:
+                    out[subject] = before.get(subject, 0) + 1
+        ctx.memo[("streaks", name, p)] = out
+    return ctx.memo[key]  # type: ignore[no-any-return]
 
 
 def _env(rule: TallyRule, row: Row) -> dict[str, Any]:
-    env: dict[str, Any] = {"count": row.count, "first_day": row.first_day, "last_day": row.last_day}
+    env: dict[str, Any] = {"count": row.count}
+    if rule.reads_days:
+        env.update(first_day=row.first_day, last_day=row.last_day)
     if row.minimum is not None:
         env.update(minimum=row.minimum, below=row.below)
     for name in rule.unit_names:
