@@ -352,9 +352,11 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     counts: dict[tuple[Any, ...], int] = {}
     raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
     rules: dict[Period, PointsRule | None] = {}
+    plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
     month_ids: dict[Period, str] = {}
+    month_of, is_live, credit = ctx.month_of, ctx.is_live, ctx.credit
     for ev in ctx.by_type.get(first.on, ()):
-        month = ctx.month_of(ev)
+        month = month_of(ev)
         try:
             rule = rules[month]
         except KeyError:
@@ -362,18 +364,28 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
             found = policy.rule(first.name) if policy else None
             rule = rules[month] = found if isinstance(found, PointsRule) else None
             month_ids[month] = month.id
-        if rule is None or (rule.via is not None and not ctx.is_live(ev.data.get(rule.via, ""))):
+        if rule is None:
             continue
-        if (
-            rule.where is not None
-            and rule.where.evaluate_values(_values(ctx, rule, rule.where, ev)) is not True
+        data = ev.data
+        if rule.via is not None and not is_live(data.get(rule.via, "")):
+            continue
+        if rule.where is not None and (
+            rule.where.evaluate_values(_values(ctx, rule, rule.where, ev)) is not True
         ):
             continue
+        plan = plans.get(id(rule))
+        if plan is None:
+            plan = plans[id(rule)] = _plan(ctx, rule)
+        reader, best_fields, number_fields = plan
         nth = None
-        if rule.number_per:
-            g = _group_key(rule, rule.number_per, ev)
+        if number_fields:
+            g = tuple(map(data.get, number_fields))
             nth = counts[g] = counts.get(g, 0) + 1
-        raw, detail = _cached_raw(ctx, rule, ev, nth, raw_cache)
+        raw_key = (id(rule), nth, *reader(ev))
+        found_raw = raw_cache.get(raw_key)
+        if found_raw is None:
+            found_raw = raw_cache[raw_key] = raw_points(ctx, rule, ev, nth)
+        raw, detail = found_raw
         if detail.get("no_row"):
             shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
             ctx.warn(
@@ -384,8 +396,8 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
             )
         detail = {**detail, "raw": raw}
         credited = raw
-        if rule.best_only_per:
-            g = _group_key(rule, rule.best_only_per, ev)
+        if best_fields:
+            g = tuple(map(data.get, best_fields))
             earlier = best.get(g)
             if earlier is not None:
                 detail["earlier_best"] = earlier
@@ -393,38 +405,37 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
                 best[g] = max(earlier, raw)
             else:
                 best[g] = raw
-        piece, person = ctx.credit(ev)
-        if piece.id != ev.id:
+        piece, person = credit(ev)
+        if piece is not ev:
             detail["piece"] = piece.id
-        parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
-        if len(parts) > 1:
-            detail["shared_by"] = [p for p, _ in parts]
+        if rule.credit_persons:
+            parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
+            if len(parts) > 1:
+                detail["shared_by"] = [p for p, _ in parts]
+        else:
+            parts = [(person, credited)] if person else []
         contrib = Contribution(ev.id, month_ids[month], rule.name, credited, detail)
         by_month.setdefault(month, []).append((ev, piece, parts, contrib))
     ctx.memo[key] = by_month
     return by_month
 
 
-def _cached_raw(
-    ctx: Context,
-    rule: PointsRule,
-    ev: Event,
-    nth: int | None,
-    cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]],
-) -> tuple[Decimal, dict[str, Any]]:
-    """Raw points, computed once per distinct input (the fields the rule reads)."""
-    reader = ctx.memo.get(("raw-reader", id(rule)))
-    if reader is None:
-        names = set(rule.key)
-        for expr in (rule.base, rule.multiplier, rule.bonus):
-            if expr is not None:
-                names |= {n for n in expr.names if n not in ("base", "nth")}
-        reader = ctx.memo[("raw-reader", id(rule))] = _fast_reader(ctx, rule, sorted(names))
-    key = (id(rule), nth, *reader(ev))
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = raw_points(ctx, rule, ev, nth)
-    return found
+def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:
+    """What the pass reads for a rule: the raw-points input reader and the group fields."""
+    names = set(rule.key)
+    for expr in (rule.base, rule.multiplier, rule.bonus):
+        if expr is not None:
+            names |= {n for n in expr.names if n not in ("base", "nth")}
+    via = rule.via or ""
+
+    def fields(group: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(via if f == "piece" else f for f in group)
+
+    return (
+        _fast_reader(ctx, rule, sorted(names)),
+        fields(rule.best_only_per),
+        fields(rule.number_per),
+    )
 
 
 def _fast_reader(
