@@ -10,7 +10,9 @@ force then, and a period with no such rule, or where the subject is not judged, 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -161,12 +163,12 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             subjects = [u for u in subjects if u in homes]
     grouped = _grouped(ctx, rule, start, end)
     counted = {s: grouped.get(s, []) for s in subjects}
-    zone = period.bounds(policy.timezone)[0].tzinfo
     wants_days = rule.reads_days
+    day_of = _day_reader(period, policy.timezone)
     out = {}
     minimums: dict[str | None, Decimal | None] = {}
     for s, items in counted.items():
-        days = [e.at.astimezone(zone).day for e in items] if wants_days and items else [0]
+        days = [day_of(e.at) for e in items] if wants_days and items else [0]
         unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
         uid = unit.id if unit is not None else None
         if uid not in minimums:
@@ -188,6 +190,22 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
         )
     ctx.memo[key] = out
     return out
+
+
+def _day_reader(period: Period, tz: str) -> Any:
+    """Local day of month of an instant: by bisecting the month's local midnights when the
+    period is a month (no time zone maths per event), else by conversion."""
+    start = period.bounds(tz)[0]
+    if period.kind != "month":
+        zone = start.tzinfo
+        return lambda at: at.astimezone(zone).day
+    first = period.first_day()
+    nxt = period.next_first_day()
+    zone = start.tzinfo
+    midnights = [
+        datetime(first.year, first.month, d, tzinfo=zone) for d in range(1, (nxt - first).days + 1)
+    ]
+    return lambda at: bisect_right(midnights, at)
 
 
 def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | None, list[Event]]:
