@@ -266,3 +266,35 @@ def build_actions(
             )
         )
     return out
+
+
+def build_award_and_actions(
+    raw: dict[str, Any],
+    path: Path,
+    ctx: BuildContext,
+    award_names: Mapping[str, str],
+    when_names: Mapping[str, str] | None,
+    unit_subject: Callable[[ActionSpec], bool],
+) -> tuple[bool, Expression | None, list[ActionSpec]]:
+    """The ``award`` and ``actions`` of a counting rule (tally, share): at least one of them;
+    actions whose subject is a unit must target ``head of subject``. Returns ``(ok, award,
+    actions)``."""
+    award = None
+    if "award" in raw:
+        award = ctx.expression(raw["award"], (*path, "award"), award_names)
+        if award is None:
+            return False, None, []
+    raw_actions = raw.get("actions", [])
+    if not raw_actions and award is None:
+        ctx.error(path, "E162", f"a {raw['kind']} rule needs actions:, award:, or both")
+        return False, None, []
+    actions = build_actions(raw_actions, (*path, "actions"), ctx, when_names)
+    for i, a in enumerate(actions):
+        if unit_subject(a) and not a.target.head:
+            ctx.error(
+                (*path, "actions", i, "target"),
+                "E161",
+                "the subject here is a unit: the target must be 'head of subject'",
+            )
+            return False, None, []
+    return len(actions) == len(raw_actions), award, actions

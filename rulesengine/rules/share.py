@@ -17,7 +17,7 @@ from rulesengine.rules.common import (
     ActionSpec,
     BuildContext,
     Selection,
-    build_actions,
+    build_award_and_actions,
     build_selection,
     field_names,
 )
@@ -50,25 +50,8 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | Non
     if counts is None:
         return None
     part = ctx.expression(raw["part"], (*path, "part"), field_names(ctx.vocab, counts.type))
-    award = None
-    if "award" in raw:
-        award = ctx.expression(raw["award"], (*path, "award"), AWARD_NAMES)
-        if award is None:
-            return None
-    raw_actions = raw.get("actions", [])
-    if not raw_actions and award is None:
-        ctx.error(path, "E162", "a share rule needs actions:, award:, or both")
-        return None
-    actions = build_actions(raw_actions, (*path, "actions"), ctx, None)
-    for i, a in enumerate(actions):
-        if not a.target.head:
-            ctx.error(
-                (*path, "actions", i, "target"),
-                "E161",
-                "the subject here is a unit: the target must be 'head of subject'",
-            )
-            return None
-    if part is None or len(actions) != len(raw_actions):
+    ok, award, actions = build_award_and_actions(raw, path, ctx, AWARD_NAMES, None, lambda a: True)
+    if part is None or not ok:
         return None
     return ShareRule(
         raw["name"],

@@ -26,7 +26,7 @@ from rulesengine.rules.common import (
     ActionSpec,
     BuildContext,
     Selection,
-    build_actions,
+    build_award_and_actions,
     build_selection,
     unit_names,
     unit_value,
@@ -101,26 +101,10 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | Non
             below="count < minimum",
             streak="consecutive periods below, this one included",
         )
-    award = None
-    if "award" in raw:
-        award = ctx.expression(raw["award"], (*path, "award"), provided)
-        if award is None:
-            return None
-    raw_actions = raw.get("actions", [])
-    if not raw_actions and award is None:
-        ctx.error(path, "E162", "a tally needs actions:, award:, or both")
-        return None
-    actions = build_actions(raw_actions, (*path, "actions"), ctx, provided)
-    for i, a in enumerate(actions):
-        grouped = a.one_per == "unit"
-        if (per == "unit" or grouped) and not a.target.head:
-            ctx.error(
-                (*path, "actions", i, "target"),
-                "E161",
-                "the subject here is a unit: the target must be 'head of subject'",
-            )
-            return None
-    if counts is None or len(actions) != len(raw_actions):
+    ok, award, actions = build_award_and_actions(
+        raw, path, ctx, provided, provided, lambda a: per == "unit" or a.one_per == "unit"
+    )
+    if counts is None or not ok:
         return None
     rule = TallyRule(
         raw["name"],
