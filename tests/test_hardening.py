@@ -92,21 +92,22 @@ def test_a_policy_with_a_duplicate_key_and_a_typo_and_a_duplicate_row(tmp_path: 
         "    credit_units: [section]\n",
         "    credit_units: [section]\n    credit_units: [section]\n",
     )
-    _, diags = check_policy_file(path)
-    assert [d.code for d in diags] == ["E102"]
-    family2 = copy_policies(tmp_path / "b")
-    path2 = family2 / "2023.yaml"
     edit(
-        path2,
+        path,
         "where: \"category in ('experience', 'problem')\"",
         "where: \"category in ('experience', 'probelm')\"",
     )
     edit(
-        path2,
+        path,
         "      - {level: municipal, form: combined, points: 1}\n",
         "      - {level: municipal, form: combined, points: 1}\n"
         "      - {level: municipal, form: combined, points: 2}\n",
     )
-    _, diags = check_policy_file(path2)
-    assert sorted(d.code for d in diags) == ["W150", "W201"]
+    policy, diags = check_policy_file(path)
+    assert policy is None  # the duplicate key is an error
+    assert sorted((d.code, d.severity) for d in diags) == [
+        ("E102", "error"),
+        ("W150", "warning"),
+        ("W201", "warning"),
+    ]
     assert all(d.line > 0 and d.file.endswith("2023.yaml") for d in diags)
