@@ -33,7 +33,8 @@ from rulesengine.evaluate import evaluate
 from rulesengine.intake import parse_records
 from rulesengine.periods import parse_period
 from rulesengine.policy import PolicySet, load_policy_set
-from rulesengine.rules.points import PointsRule, score_month
+from rulesengine.rules.points import PointsRule
+from rulesengine.rules.scoring import score_month
 
 try:
     import zen

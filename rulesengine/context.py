@@ -141,6 +141,22 @@ class Context:
             return ev, value
         return ev, None
 
+    def referrers(self, event_id: str, type_name: str, end: datetime) -> int:
+        """How many live events of ``type_name`` before ``end`` refer to ``event_id`` through
+        one of their event fields (e.g. the adoptions of a submission)."""
+        key = ("referrers", type_name)
+        index = self.memo.get(key)
+        if index is None:
+            index = {}
+            fields = [n for n, f in self.vocab.types[type_name].fields.items() if f.type == "event"]
+            for ev in self.by_type.get(type_name, ()):
+                for name in fields:
+                    ref = ev.data.get(name)
+                    if ref is not None:
+                        index.setdefault(ref, []).append(ev.at)
+            self.memo[key] = index
+        return bisect_left(index.get(event_id, ()), end)
+
     def count_before(self, end: datetime) -> int:
         """How many live events are before ``end``."""
         times = self.memo.get(("all-times",))

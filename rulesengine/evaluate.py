@@ -30,7 +30,7 @@ from rulesengine.results import (
     Warning,
 )
 from rulesengine.roster import end_instant
-from rulesengine.rules import deadline, payment, points, ranking, share, tally, total
+from rulesengine.rules import deadline, payment, points, ranking, scoring, share, tally, total
 
 ZERO = Decimal(0)
 
@@ -106,7 +106,7 @@ def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Pol
         return found  # type: ignore[no-any-return]
     scores = _Scores()
     start, end = month.bounds(pol.timezone)
-    for _ev, piece, parts, contrib in points.score_month(ctx, rule, month, start, end):
+    for _ev, piece, parts, contrib in scoring.score_month(ctx, rule, month, start, end):
         for person, part in parts:
             scores.add(rule.name, person, "person", part, contrib)
             home = ctx.roster.unit_at(person, piece.at)

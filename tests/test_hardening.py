@@ -111,3 +111,44 @@ def test_a_policy_with_a_duplicate_key_and_a_typo_and_a_duplicate_row(tmp_path: 
         ("W201", "warning"),
     ]
     assert all(d.line > 0 and d.file.endswith("2023.yaml") for d in diags)
+
+
+def test_late_answer_loses_half_and_adoption_rate_counts_referrers(
+    county: PolicySet, stream: Stream, tmp_path: Path
+) -> None:
+    family = copy_policies(tmp_path)
+    path = family / "2023.yaml"
+    # urgent reports earn 10, half when they answer their incident after the time limit
+    edit(
+        path,
+        "  # 2. Monthly quota",
+        """  - name: urgent_report_points
+    kind: points
+    on: submission
+    where: "category == 'urgent'"
+    base: 10
+    late_for: urgent_reports
+    multiplier: "0.5 if late else 1"
+
+  # 2. Monthly quota""",
+    )
+    # the adoption rate: share of qualifying pieces adopted by the quarter's end
+    edit(path, "    part: \"category == 'problem'\"", '    part: "referenced_by.adoption > 0"')
+    policies = load_policy_set(family)
+    stream.department()
+    stream.person("p", "s1")
+    i1 = stream.add("incident", "2023-05-03T09:00", unit="s1", severity="major", title="t")
+    stream.submit("p", "2023-05-03T09:30", category="urgent", incident=i1)  # on time: 10
+    i2 = stream.add("incident", "2023-05-04T09:00", unit="s1", severity="major", title="t")
+    stream.submit("p", "2023-05-04T11:00", category="urgent", incident=i2)  # late: 5
+    a = stream.submit("p", "2023-05-05T09:00")
+    stream.submit("p", "2023-05-06T09:00")
+    stream.add("adoption", "2023-06-01T09:00", ref=a, level="municipal", form="single")
+    result = stream.evaluate(policies, "2023-05")
+    assert {(s.rule, s.subject): s.points for s in result.scores}[
+        ("urgent_report_points", "p")
+    ] == Decimal(15)
+    # 1 of 2 qualifying pieces adopted by the end of Q2: 0.5 < 0.8, a mix warning
+    q2 = stream.evaluate(policies, "2023-Q2")
+    warning = next(a for a in q2.actions if a.action == "mix_warning")
+    assert warning.evidence == {"share": Decimal("0.5"), "part": 1, "total": 2}

@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from rulesengine.events import Event
 from rulesengine.expressions import Expression
-from rulesengine.periods import Period
-from rulesengine.results import Contribution, Warning
+from rulesengine.rules import deadline
 from rulesengine.rules.common import BuildContext, field_names, getter
 from rulesengine.yamlsrc import Path
 
@@ -58,6 +57,7 @@ class PointsRule:
     split: str
     credit_units: tuple[str, ...]
     via: str | None
+    late_for: str | None = None
     kind: str = "points"
 
 
@@ -152,6 +152,17 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PointsRule | No
             ok = False
     if number_per:
         provided["nth"] = "rank of the event in its number_per group (1 for the first)"
+    late_for = raw.get("late_for")
+    if late_for is not None:
+        if ctx.rule_names.get(late_for) != "deadline":
+            ctx.error(
+                (*path, "late_for"),
+                "E154",
+                f"'{late_for}' is not a deadline rule",
+                "name the deadline rule whose tasks this event answers",
+            )
+            return None
+        provided["late"] = f"whether the event answers a task of {late_for} after its due time"
     table = _table(raw, path, ctx, on)
     exprs: dict[str, Expression | None] = {}
     for name in ("where", "base", "multiplier", "bonus"):
@@ -195,7 +206,23 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PointsRule | No
         raw.get("split", "each"),
         tuple(raw.get("credit_units", ())),
         via,
+        late_for,
     )
+
+
+def is_late(ctx: Context, rule: PointsRule, ev: Event) -> bool:
+    """Whether ``ev`` answers a task of the rule's ``late_for`` deadline after its due time
+    (the deadline rule of the same name in the policy of the event's month)."""
+    if rule.late_for is None:
+        return False
+    policy = ctx.policy_for(ctx.month_of(ev))
+    found = policy.rule(rule.late_for) if policy else None
+    if not isinstance(found, deadline.DeadlineRule):
+        return False
+    task = ctx.by_id.get(str(ev.data.get(found.link)))
+    if task is None or not ctx.is_live(task.id) or task.type != found.on:
+        return False
+    return ev.at > deadline.due_time(found, task)
 
 
 def _reader(rule: PointsRule, ctx: Context, expr: Expression) -> Callable[[Event], tuple[Any, ...]]:
@@ -210,6 +237,8 @@ def _reader(rule: PointsRule, ctx: Context, expr: Expression) -> Callable[[Event
             getters.append(piece_field(n[len("piece.") :]))
         elif n == "nth":
             getters.append(lambda ev: None)  # filled in by _values
+        elif n == "late":
+            getters.append(lambda ev: is_late(ctx, rule, ev))
         else:
             getters.append(getter(n))
     return lambda ev: tuple(g(ev) for g in getters)
@@ -222,7 +251,7 @@ def _piece_value(ctx: Context, rule: PointsRule, ev: Event, f: str) -> Any:
     return piece.type if f == "type" else piece.data.get(f)
 
 
-def _values(
+def values_for(
     ctx: Context,
     rule: PointsRule,
     expr: Expression,
@@ -250,7 +279,7 @@ def raw_points(
 ) -> tuple[Decimal, dict[str, Any]]:
     """The event's points before ``best_only_per``, and how they were computed."""
     if rule.base is not None:
-        base = rule.base.number(_values(ctx, rule, rule.base, ev, None, nth))
+        base = rule.base.number(values_for(ctx, rule, rule.base, ev, None, nth))
     else:
         key = tuple(ev.data.get(k) for k in rule.key)
         found = rule.table.get(key)
@@ -260,10 +289,10 @@ def raw_points(
     values: dict[str, Any] = {"base": base}
     mult = Decimal(1)
     if rule.multiplier is not None:
-        mult = rule.multiplier.number(_values(ctx, rule, rule.multiplier, ev, base, nth))
+        mult = rule.multiplier.number(values_for(ctx, rule, rule.multiplier, ev, base, nth))
     bonus = ZERO
     if rule.bonus is not None:
-        bonus = rule.bonus.number(_values(ctx, rule, rule.bonus, ev, base, nth))
+        bonus = rule.bonus.number(values_for(ctx, rule, rule.bonus, ev, base, nth))
     values.update(multiplier=mult, bonus=bonus)
     if rule.number_per:
         values["nth"] = nth if nth is not None else _nth(ctx, rule, ev)
@@ -284,7 +313,7 @@ def _scored_events(ctx: Context, rule: PointsRule) -> list[Event]:
             e
             for e in ctx.by_type.get(rule.on, ())
             if (rule.via is None or ctx.is_live(e.data.get(rule.via, "")))
-            and (where is None or where.evaluate_values(_values(ctx, rule, where, e)) is True)
+            and (where is None or where.evaluate_values(values_for(ctx, rule, where, e)) is True)
         ]
         ctx.memo[key] = found
     return list(found)
@@ -327,142 +356,6 @@ def shares(rule: PointsRule, points: Decimal, persons: list[str]) -> list[tuple[
         return [(p, points) for p in persons]
     part = (points / len(persons)).quantize(CENT, ROUND_HALF_EVEN)
     return [(p, part) for p in persons]
-
-
-Scored = tuple[Event, Event, list[tuple[str, Decimal]], Contribution]
-
-
-def score_month(
-    ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
-) -> list[Scored]:
-    """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``.
-
-    All months are scored in one chronological pass per rule name (memoised), so that "best
-    earlier adoption" and ``nth`` are running values, not searches."""
-    return _pass(ctx, rule).get(month, [])
-
-
-def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
-    key = ("points-pass", first.name, first.on)
-    done = ctx.memo.get(key)
-    if done is not None:
-        return done  # type: ignore[no-any-return]
-    by_month: dict[Period, list[Scored]] = {}
-    best: dict[tuple[Any, ...], Decimal] = {}
-    counts: dict[tuple[Any, ...], int] = {}
-    raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
-    rules: dict[Period, PointsRule | None] = {}
-    plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
-    month_ids: dict[Period, str] = {}
-    month_of, is_live, credit = ctx.month_of, ctx.is_live, ctx.credit
-    for ev in ctx.by_type.get(first.on, ()):
-        month = month_of(ev)
-        try:
-            rule = rules[month]
-        except KeyError:
-            policy = ctx.policy_for(month)
-            found = policy.rule(first.name) if policy else None
-            rule = rules[month] = found if isinstance(found, PointsRule) else None
-            month_ids[month] = month.id
-        if rule is None:
-            continue
-        data = ev.data
-        if rule.via is not None and not is_live(data.get(rule.via, "")):
-            continue
-        if rule.where is not None and (
-            rule.where.evaluate_values(_values(ctx, rule, rule.where, ev)) is not True
-        ):
-            continue
-        plan = plans.get(id(rule))
-        if plan is None:
-            plan = plans[id(rule)] = _plan(ctx, rule)
-        reader, best_fields, number_fields = plan
-        nth = None
-        if number_fields:
-            g = tuple(map(data.get, number_fields))
-            nth = counts[g] = counts.get(g, 0) + 1
-        raw_key = (id(rule), nth, *reader(ev))
-        found_raw = raw_cache.get(raw_key)
-        if found_raw is None:
-            found_raw = raw_cache[raw_key] = raw_points(ctx, rule, ev, nth)
-        raw, detail = found_raw
-        if detail.get("no_row"):
-            shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
-            ctx.warn(
-                month,
-                Warning(
-                    "W401", f"event {ev.id}: no points row for {shown}; scored 0", rule.name, ev.id
-                ),
-            )
-        detail = {**detail, "raw": raw}
-        credited = raw
-        if best_fields:
-            g = tuple(map(data.get, best_fields))
-            earlier = best.get(g)
-            if earlier is not None:
-                detail["earlier_best"] = earlier
-                credited = max(ZERO, raw - earlier)
-                best[g] = max(earlier, raw)
-            else:
-                best[g] = raw
-        piece, person = credit(ev)
-        if piece is not ev:
-            detail["piece"] = piece.id
-        if rule.credit_persons:
-            parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
-            if len(parts) > 1:
-                detail["shared_by"] = [p for p, _ in parts]
-        else:
-            parts = [(person, credited)] if person else []
-        contrib = Contribution(ev.id, month_ids[month], rule.name, credited, detail)
-        by_month.setdefault(month, []).append((ev, piece, parts, contrib))
-    ctx.memo[key] = by_month
-    return by_month
-
-
-def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:
-    """What the pass reads for a rule: the raw-points input reader and the group fields."""
-    names = set(rule.key)
-    for expr in (rule.base, rule.multiplier, rule.bonus):
-        if expr is not None:
-            names |= {n for n in expr.names if n not in ("base", "nth")}
-    via = rule.via or ""
-
-    def fields(group: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(via if f == "piece" else f for f in group)
-
-    return (
-        _fast_reader(ctx, rule, sorted(names)),
-        fields(rule.best_only_per),
-        fields(rule.number_per),
-    )
-
-
-def _fast_reader(
-    ctx: Context, rule: PointsRule, names: list[str]
-) -> Callable[[Event], tuple[Any, ...]]:
-    """The values of ``names`` for an event, read with C-level map() over the field dicts."""
-    plain = tuple(n for n in names if not n.startswith("piece.") and n not in ("type", "id"))
-    special = tuple(n for n in names if n in ("type", "id"))
-    of_piece = tuple(n[len("piece.") :] for n in names if n.startswith("piece."))
-    by_id = ctx.by_id
-    via = rule.via or ""
-    empty: dict[str, Any] = {}
-
-    def read(ev: Event) -> tuple[Any, ...]:
-        values = tuple(map(ev.data.get, plain))
-        if special:
-            values += tuple(getattr(ev, n) for n in special)
-        if of_piece:
-            piece = by_id.get(ev.data.get(via, ""))
-            data = piece.data if piece is not None else empty
-            values += tuple(
-                (piece.type if piece is not None else None) if n == "type" else data.get(n)
-                for n in of_piece
-            )
-        return values
-
-    return read
 
 
 def _name_getter(ctx: Context, rule: PointsRule, name: str) -> Callable[[Event], Any]:

@@ -49,7 +49,15 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ShareRule | Non
     counts = build_selection(raw["counts"], (*path, "counts"), ctx)
     if counts is None:
         return None
-    part = ctx.expression(raw["part"], (*path, "part"), field_names(ctx.vocab, counts.type))
+    names = field_names(ctx.vocab, counts.type)
+    for other in ctx.vocab.types.values():
+        if any(
+            f.type == "event" and (not f.of or counts.type in f.of) for f in other.fields.values()
+        ):
+            names[f"referenced_by.{other.name}"] = (
+                f"how many {other.name} events before the period's end refer to this one"
+            )
+    part = ctx.expression(raw["part"], (*path, "part"), names)
     ok, award, actions = build_award_and_actions(raw, path, ctx, AWARD_NAMES, None, lambda a: True)
     if part is None or not ok:
         return None
@@ -91,11 +99,17 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         )
         if unit not in found:
             continue
-        hit = rule.part.evaluate_values(
-            tuple(ev.type if n == "type" else ev.data.get(n) for n in rule.part.names)
-        )
+        hit = rule.part.evaluate_values(tuple(_value(ctx, ev, n, end) for n in rule.part.names))
         found[unit][0 if hit else 1].append(ev.id)
     return found
+
+
+def _value(ctx: Context, ev: Any, name: str, end: Any) -> Any:
+    if name == "type":
+        return ev.type
+    if name.startswith("referenced_by."):
+        return ctx.referrers(ev.id, name[len("referenced_by.") :], end)
+    return ev.data.get(name)
 
 
 def awards(

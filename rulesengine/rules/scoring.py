@@ -1,0 +1,169 @@
+"""The points pass: every scored event of a points rule, in time order, scored once.
+
+All months are scored in one chronological pass per rule name (memoised per evaluation), so that
+"best earlier adoption" and ``nth`` are running values rather than searches, and raw points are
+computed once per distinct input (the fields the rule reads), read with C-level ``map``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rulesengine.events import Event
+from rulesengine.periods import Period
+from rulesengine.results import Contribution, Warning
+from rulesengine.rules.points import (
+    ZERO,
+    PointsRule,
+    is_late,
+    persons_of,
+    raw_points,
+    shares,
+    values_for,
+)
+
+if TYPE_CHECKING:
+    from rulesengine.context import Context
+
+
+Scored = tuple[Event, Event, list[tuple[str, Decimal]], Contribution]
+
+
+def score_month(
+    ctx: Context, rule: PointsRule, month: Period, start: Any, end: Any
+) -> list[Scored]:
+    """Score the rule's events of one month: ``(event, piece, [(person, points)], detail)``.
+
+    All months are scored in one chronological pass per rule name (memoised), so that "best
+    earlier adoption" and ``nth`` are running values, not searches."""
+    return _pass(ctx, rule).get(month, [])
+
+
+def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
+    key = ("points-pass", first.name, first.on)
+    done = ctx.memo.get(key)
+    if done is not None:
+        return done  # type: ignore[no-any-return]
+    by_month: dict[Period, list[Scored]] = {}
+    best: dict[tuple[Any, ...], Decimal] = {}
+    counts: dict[tuple[Any, ...], int] = {}
+    raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
+    rules: dict[Period, PointsRule | None] = {}
+    plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
+    month_ids: dict[Period, str] = {}
+    month_of, is_live, credit = ctx.month_of, ctx.is_live, ctx.credit
+    for ev in ctx.by_type.get(first.on, ()):
+        month = month_of(ev)
+        try:
+            rule = rules[month]
+        except KeyError:
+            policy = ctx.policy_for(month)
+            found = policy.rule(first.name) if policy else None
+            rule = rules[month] = found if isinstance(found, PointsRule) else None
+            month_ids[month] = month.id
+        if rule is None:
+            continue
+        data = ev.data
+        if rule.via is not None and not is_live(data.get(rule.via, "")):
+            continue
+        if rule.where is not None and (
+            rule.where.evaluate_values(values_for(ctx, rule, rule.where, ev)) is not True
+        ):
+            continue
+        plan = plans.get(id(rule))
+        if plan is None:
+            plan = plans[id(rule)] = _plan(ctx, rule)
+        reader, best_fields, number_fields = plan
+        nth = None
+        if number_fields:
+            g = tuple(map(data.get, number_fields))
+            nth = counts[g] = counts.get(g, 0) + 1
+        raw_key = (id(rule), nth, *reader(ev))
+        found_raw = raw_cache.get(raw_key)
+        if found_raw is None:
+            found_raw = raw_cache[raw_key] = raw_points(ctx, rule, ev, nth)
+        raw, detail = found_raw
+        if detail.get("no_row"):
+            shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
+            ctx.warn(
+                month,
+                Warning(
+                    "W401", f"event {ev.id}: no points row for {shown}; scored 0", rule.name, ev.id
+                ),
+            )
+        detail = {**detail, "raw": raw}
+        credited = raw
+        if best_fields:
+            g = tuple(map(data.get, best_fields))
+            earlier = best.get(g)
+            if earlier is not None:
+                detail["earlier_best"] = earlier
+                credited = max(ZERO, raw - earlier)
+                best[g] = max(earlier, raw)
+            else:
+                best[g] = raw
+        piece, person = credit(ev)
+        if piece is not ev:
+            detail["piece"] = piece.id
+        if rule.credit_persons:
+            parts = shares(rule, credited, persons_of(ctx, rule, ev, piece, person))
+            if len(parts) > 1:
+                detail["shared_by"] = [p for p, _ in parts]
+        else:
+            parts = [(person, credited)] if person else []
+        contrib = Contribution(ev.id, month_ids[month], rule.name, credited, detail)
+        by_month.setdefault(month, []).append((ev, piece, parts, contrib))
+    ctx.memo[key] = by_month
+    return by_month
+
+
+def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:
+    """What the pass reads for a rule: the raw-points input reader and the group fields."""
+    names = set(rule.key)
+    for expr in (rule.base, rule.multiplier, rule.bonus):
+        if expr is not None:
+            names |= {n for n in expr.names if n not in ("base", "nth")}
+    via = rule.via or ""
+
+    def fields(group: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(via if f == "piece" else f for f in group)
+
+    return (
+        _fast_reader(ctx, rule, sorted(names)),
+        fields(rule.best_only_per),
+        fields(rule.number_per),
+    )
+
+
+def _fast_reader(
+    ctx: Context, rule: PointsRule, names: list[str]
+) -> Callable[[Event], tuple[Any, ...]]:
+    """The values of ``names`` for an event, read with C-level map() over the field dicts."""
+    plain = tuple(
+        n for n in names if not n.startswith("piece.") and n not in ("type", "id", "late")
+    )
+    late = "late" in names
+    special = tuple(n for n in names if n in ("type", "id"))
+    of_piece = tuple(n[len("piece.") :] for n in names if n.startswith("piece."))
+    by_id = ctx.by_id
+    via = rule.via or ""
+    empty: dict[str, Any] = {}
+
+    def read(ev: Event) -> tuple[Any, ...]:
+        values = tuple(map(ev.data.get, plain))
+        if special:
+            values += tuple(getattr(ev, n) for n in special)
+        if late:
+            values += (is_late(ctx, rule, ev),)
+        if of_piece:
+            piece = by_id.get(ev.data.get(via, ""))
+            data = piece.data if piece is not None else empty
+            values += tuple(
+                (piece.type if piece is not None else None) if n == "type" else data.get(n)
+                for n in of_piece
+            )
+        return values
+
+    return read
