@@ -53,9 +53,10 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug of ours: say so in one line, never a traceback
+            text = " ".join(str(exc).split())[:500]
             click.echo(
-                f"internal error: {exc.__class__.__name__}: {exc} (this is a bug in rulesengine; "
-                "please report it with the command you ran)",
+                f"internal error: {exc.__class__.__name__}: {text} (this is a bug in "
+                "rulesengine; please report it with the command you ran)",
                 err=True,
             )
             sys.exit(EXIT_ERROR)

@@ -26,6 +26,7 @@ import orjson
 from rulesengine.vocabulary import Vocabulary
 
 RESERVED = frozenset(("id", "type", "at"))
+MAX_ID_LENGTH = 200  # ids and references are stored in columns of this size
 _TEXTS = frozenset(("text", "person", "unit", "event", "new_person", "new_unit"))
 
 
@@ -131,6 +132,10 @@ def decode_object(doc: dict[str, Any], vocab: Vocabulary, source: str = "", line
     eid = doc.get("id")
     if not isinstance(eid, str) or not eid.strip():
         raise LineError("E303", "missing or empty 'id' (a unique text)", "id")
+    if len(eid) > MAX_ID_LENGTH:
+        raise LineError(
+            "E303", f"'id' is longer than {MAX_ID_LENGTH} characters", "id", "use a shorter id"
+        )
     etype = doc.get("type")
     if not isinstance(etype, str):
         raise LineError("E304", "missing 'type'", "type")

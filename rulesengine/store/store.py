@@ -85,7 +85,13 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = to_url(url)
         try:
-            self.engine: Engine = sa.create_engine(self.url, future=True)
+            if self.url.startswith("sqlite"):
+                # wait for another writer (a concurrent ingest) instead of failing at once
+                self.engine: Engine = sa.create_engine(
+                    self.url, future=True, connect_args={"timeout": 120}
+                )
+            else:
+                self.engine = sa.create_engine(self.url, future=True)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self._migrate()
