@@ -248,13 +248,16 @@ def test_late_urgent_report_loses_half(stream: Stream) -> None:
     org(stream)
     stream.add("incident", "2024-03-05T09:00", id="i1", unit="s1", severity="general", title="t")
     stream.add("incident", "2024-03-06T09:00", id="i2", unit="s2", severity="major", title="t")
-    stream.submit("a", "2024-03-05T12:00", "urgent", incident="i1")  # due 13:00: on time
-    stream.submit("b", "2024-03-06T11:00", "urgent", incident="i2")  # due 10:00: late
+    stream.add("incident", "2024-03-07T09:00", id="i3", unit="s1", severity="general", title="t")
+    stream.submit("a", "2024-03-05T12:00", "urgent", incident="i1")  # due 13:00: on time, 10
+    stream.submit("a", "2024-03-05T14:00", "urgent", incident="i1")  # after 13:00: late, 5
+    stream.submit("b", "2024-03-06T11:00", "urgent", incident="i2")  # due 10:00: late, 5
+    stream.submit("a", "2024-03-07T13:00", "urgent", incident="i3")  # at the due time: 10
     result = run("late-urgent-percentage", stream, "2024-03")
-    # each urgent report is an item of 10; the late one loses 5 = 50% of 10
-    assert score(result, "urgent_item") == {"a": 10, "b": 10, "s1": 10, "s2": 10}
-    assert score(result, "urgent_late") == {"s2": -5}
-    assert score(result, "urgent_total", "s1", "s2") == {"s1": 10, "s2": 5}
+    # each urgent report is an item of 10, x 0.5 when late: a 10 + 5 + 10 = 25; b 5
+    assert score(result, "urgent_item") == {"a": 25, "b": 5, "s1": 25, "s2": 5}
+    # the deadline rule only defines the due times: it scores nothing itself
+    assert score(result, "urgent_late") == {}
 
 
 def test_per_kind_deductions_floored_at_zero(stream: Stream) -> None:
