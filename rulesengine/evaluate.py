@@ -200,10 +200,15 @@ def evaluate_many(
     ]
 
 
-def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
-    start, end = period.bounds(main.timezone)
-    last = end_instant(end)
-    used: dict[tuple[str, str], Policy] = {}
+def _period_scores(
+    ctx: Context, main: Policy, period: Period, policy_for: Any, used: dict[Any, Policy]
+) -> _Scores:
+    """Every score of ``period`` (memoised: a look-back asks for it again)."""
+    key = ("period-scores", id(main), period)
+    found = ctx.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    last = end_instant(period.bounds(main.timezone)[1])
     scores = _Scores()
     _score_points(ctx, period, policy_for, scores, used)
     for rule in main.rules:
@@ -212,6 +217,42 @@ def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any
                 scores.zero(rule.name, unit, ctx.roster.units[unit].kind)
     _score_awards(ctx, period, policy_for, scores)
     _score_totals(ctx, main, last, scores)
+    ctx.memo[key] = scores
+    return scores
+
+
+def _ranking_rows(
+    ctx: Context, main: Policy, rule: ranking.RankingRule, period: Period, scores: _Scores
+) -> list[RankingRow]:
+    unit_points = {(rule.points, s): v for s, v in scores.of_rule(rule.points).items()}
+    return ranking.evaluate(ctx, rule, period, main, unit_points)
+
+
+def _previous_ranks(
+    ctx: Context, name: str, period: Period, policy_for: Any
+) -> dict[str, int] | None:
+    """Ranks of the ranking rule ``name`` in the period before ``period``, under the policy in
+    force then (None when no such policy or rule)."""
+    before = period.previous()
+    pol = policy_for(before)
+    rule = pol.rule(name) if pol else None
+    if not isinstance(rule, ranking.RankingRule) or before.kind not in rule.periods:
+        return None
+    try:
+        scores = _period_scores(ctx, pol, before, policy_for, {})
+    except PeriodError:
+        return None
+    return {r.subject: r.rank for r in _ranking_rows(ctx, pol, rule, before, scores)}
+
+
+def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
+    start, end = period.bounds(main.timezone)
+    used: dict[tuple[str, str], Policy] = {}
+    scores = _period_scores(ctx, main, period, policy_for, used)
+    for month in period.months():
+        pol = policy_for(month)
+        if pol is not None:
+            used[(pol.version, pol.sha256)] = pol
 
     rankings: list[RankingRow] = []
     actions: list[Action] = []
@@ -219,8 +260,15 @@ def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any
     payments: list[Payment] = []
     for rule in main.rules:
         if isinstance(rule, ranking.RankingRule):
-            unit_points = {(rule.points, s): v for s, v in scores.of_rule(rule.points).items()}
-            rankings.extend(ranking.evaluate(ctx, rule, period, main, unit_points))
+            rankings.extend(_ranking_rows(ctx, main, rule, period, scores))
+        elif isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
+            ranking_rule = main.rule(rule.ranking)
+            assert isinstance(ranking_rule, ranking.RankingRule)
+            now = {
+                r.subject: r.rank for r in _ranking_rows(ctx, main, ranking_rule, period, scores)
+            }
+            before = _previous_ranks(ctx, rule.ranking, period, policy_for)
+            actions.extend(ranking.improvements(ctx, rule, period, main, before or {}, now))
         elif isinstance(rule, tally.TallyRule):
             actions.extend(tally.evaluate(ctx, rule, period, main))
         elif isinstance(rule, deadline.DeadlineRule):

@@ -35,6 +35,7 @@ Rule = (
     | total.TotalRule
     | total.GradeRule
     | payment.PaymentRule
+    | ranking.ImprovementRule
 )
 
 _BUILDERS: dict[str, Any] = {
@@ -46,6 +47,7 @@ _BUILDERS: dict[str, Any] = {
     "total": total.build_total,
     "grade": total.build_grade,
     "payment": payment.build,
+    "improvement": ranking.build_improvement,
 }
 
 

@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rulesengine.periods import Period
-from rulesengine.results import RankingRow
+from rulesengine.results import Action, RankingRow
 from rulesengine.roster import end_instant
-from rulesengine.rules.common import BuildContext
+from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.common import ActionSpec, BuildContext, build_actions
 from rulesengine.yamlsrc import Path
 
 if TYPE_CHECKING:
@@ -93,3 +94,72 @@ def evaluate(
     units = ctx.roster.units_of_kinds(rule.unit_kinds, last)
     points = {u: unit_points.get((rule.points, u), Decimal(0)) for u in units}
     return [RankingRow(rule.name, s, r, p, t) for s, r, p, t in rank(points, rule.tiers)]
+
+
+@dataclass(frozen=True, slots=True)
+class ImprovementRule:
+    """A checked ``improvement`` rule: the largest rise in a ranking since the period before."""
+
+    name: str
+    label: str
+    ranking: str
+    period: str
+    actions: tuple[ActionSpec, ...]
+    kind: str = "improvement"
+
+
+def build_improvement(raw: dict[str, Any], path: Path, ctx: BuildContext) -> ImprovementRule | None:
+    """Build an improvement rule from its checked YAML mapping."""
+    if ctx.rule_names.get(raw["ranking"]) != "ranking":
+        ctx.error((*path, "ranking"), "E184", f"'{raw['ranking']}' is not a ranking rule")
+        return None
+    actions = build_actions(raw["actions"], (*path, "actions"), ctx, None)
+    if len(actions) != len(raw["actions"]):
+        return None
+    for i, a in enumerate(actions):
+        if not a.target.head:
+            ctx.error(
+                (*path, "actions", i, "target"),
+                "E161",
+                "the subject here is a unit: the target must be 'head of subject'",
+            )
+            return None
+    return ImprovementRule(
+        raw["name"], raw.get("label", ""), raw["ranking"], raw["period"], tuple(actions)
+    )
+
+
+def improvements(
+    ctx: Context,
+    rule: ImprovementRule,
+    period: Period,
+    policy: Policy,
+    before: dict[str, int],
+    now: dict[str, int],
+) -> list[Action]:
+    """Actions for the unit(s) whose rank rose most (improvement = rank before - rank now),
+    if that rise is above zero; units not ranked before are not eligible."""
+    rises = {u: before[u] - r for u, r in now.items() if u in before}
+    best = max(rises.values(), default=0)
+    if best <= 0:
+        return []
+    last = end_instant(period.bounds(policy.timezone)[1])
+    out = []
+    for unit in sorted(u for u, rise in rises.items() if rise == best):
+        for spec in rule.actions:
+            target = head_of(ctx, policy, unit, "unit", last)
+            out.append(
+                make_action(
+                    ctx,
+                    policy,
+                    rule.name,
+                    spec,
+                    period.id,
+                    unit,
+                    ctx.roster.units[unit].kind,
+                    target,
+                    [before[unit], now[unit]],
+                    {"rank_before": before[unit], "rank_now": now[unit], "rise": best},
+                )
+            )
+    return out

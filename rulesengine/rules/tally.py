@@ -203,8 +203,8 @@ def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | 
     out: dict[str | None, list[Event]] = {}
     for ev in ctx.selected(rule.counts, start, end):
         piece, person = ctx.credit(ev)
-        if person is None:
-            continue
+        if person is None or (piece is not ev and not ctx.is_live(piece.id)):
+            continue  # an adoption of a retracted piece counts for nothing
         if rule.per == "person":
             who: str | None = person
         else:
