@@ -47,3 +47,30 @@ def make_action(
         evidence,
         explanation,
     )
+
+
+def unit_action(
+    ctx: Context,
+    policy: Policy,
+    rule_name: str,
+    spec: ActionSpec,
+    period: str,
+    unit: str,
+    at: datetime,
+    evidence: Any,
+    explanation: dict[str, Any],
+) -> Action:
+    """An action whose subject is a unit and whose target is that unit's head at ``at``."""
+    target = head_of(ctx, policy, unit, "unit", at)
+    return make_action(
+        ctx,
+        policy,
+        rule_name,
+        spec,
+        period,
+        unit,
+        ctx.roster.units[unit].kind,
+        target,
+        evidence,
+        explanation,
+    )

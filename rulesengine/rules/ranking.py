@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rulesengine.periods import Period
 from rulesengine.results import Action, RankingRow
 from rulesengine.roster import end_instant
-from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.acting import unit_action
 from rulesengine.rules.common import ActionSpec, BuildContext, build_actions
 from rulesengine.yamlsrc import Path
 
@@ -147,17 +147,15 @@ def improvements(
     out = []
     for unit in sorted(u for u, rise in rises.items() if rise == best):
         for spec in rule.actions:
-            target = head_of(ctx, policy, unit, "unit", last)
             out.append(
-                make_action(
+                unit_action(
                     ctx,
                     policy,
                     rule.name,
                     spec,
                     period.id,
                     unit,
-                    ctx.roster.units[unit].kind,
-                    target,
+                    last,
                     [before[unit], now[unit]],
                     {"rank_before": before[unit], "rank_now": now[unit], "rise": best},
                 )

@@ -12,7 +12,7 @@ from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
 from rulesengine.roster import end_instant
-from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.acting import unit_action
 from rulesengine.rules.common import (
     ActionSpec,
     BuildContext,
@@ -139,7 +139,6 @@ def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> l
     if period.kind != rule.period or not rule.actions:
         return []
     last = end_instant(period.bounds(policy.timezone)[1])
-    roster = ctx.roster
     tallies_found = tallies(ctx, rule, period, policy)
     out: list[Action] = []
     for unit in sorted(tallies_found):
@@ -157,17 +156,15 @@ def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> l
             "other_events": rest,
         }
         for spec in rule.actions:
-            target = head_of(ctx, policy, unit, "unit", last)
             out.append(
-                make_action(
+                unit_action(
                     ctx,
                     policy,
                     rule.name,
                     spec,
                     period.id,
                     unit,
-                    roster.units[unit].kind,
-                    target,
+                    last,
                     {"share": share, "part": len(part), "total": total},
                     explanation,
                 )

@@ -21,7 +21,7 @@ from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
 from rulesengine.roster import end_instant
-from rulesengine.rules.acting import head_of, make_action
+from rulesengine.rules.acting import head_of, make_action, unit_action
 from rulesengine.rules.common import (
     ActionSpec,
     BuildContext,
@@ -332,7 +332,6 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
         spec = rule.actions[i]
         if unit is None:
             continue
-        target = head_of(ctx, policy, unit, "unit", last)
         explanation: dict[str, Any] = {
             "persons": {
                 p: {"count": table[p].count, "counted": list(table[p].events)} for p in persons
@@ -341,17 +340,8 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
         if rule.minimum is not None:
             explanation["minimum"] = table[persons[0]].minimum
         actions.append(
-            make_action(
-                ctx,
-                policy,
-                rule.name,
-                spec,
-                period.id,
-                unit,
-                ctx.roster.units[unit].kind,
-                target,
-                sorted(persons),
-                explanation,
+            unit_action(
+                ctx, policy, rule.name, spec, period.id, unit, last, sorted(persons), explanation
             )
         )
     return actions
