@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -278,9 +279,12 @@ class Store:
         keep_text: frozenset[str] | None = None,
     ) -> list[Event]:
         """The events an evaluation up to ``until`` (exclusive) needs: every event before it, and
-        every retraction whatever its time (a retraction voids for every evaluation)."""
+        every retraction whatever its time (a retraction voids for every evaluation).
+
+        Events keep their source file but not their line (no rule reads it; a million line
+        numbers cost memory); ``keep_text``: see :func:`rulesengine.events.trusted_event`."""
         void_types = [t.name for t in vocab.types.values() if t.voids]
-        q = sa.select(events.c.body, events.c.source, events.c.line)
+        q = sa.select(events.c.body, events.c.source)
         if until is not None:
             q = q.where(sa.or_(events.c.at_us < micros(until), events.c.type.in_(void_types)))
         q = q.order_by(events.c.at_us, events.c.id)
@@ -290,8 +294,8 @@ class Store:
             gc.disable()  # many small objects, no cycles (see rulesengine.intake)
             try:
                 return [
-                    trusted_event(orjson.loads(body), vocab, src, line, keep_text)
-                    for body, src, line in rows
+                    trusted_event(orjson.loads(body), vocab, sys.intern(src), 0, keep_text)
+                    for body, src in rows
                 ]
             finally:
                 if paused:
