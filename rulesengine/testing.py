@@ -14,6 +14,7 @@ A test file (``policies/<family>/tests/*.yaml``) holds a list of cases::
           grades: {quarter_standard: {u1: 达标}}    # rule: {subject: grade}
           payments: {author_payments: {p07: 300}}  # rule: {person: amount}
           rankings: {sec-d: 1, sec-c: 2}           # subject: rank
+          tiers: {c1: 第一方阵}                      # subject: tier label
           actions:                                 # each must be present
             - {action: interview_section_head, subject: sec-b, target: p03}
           absent:                                  # each must not be present
@@ -170,6 +171,10 @@ def compare(result: Result, expect: dict[str, Any]) -> list[str]:
                 diffs.append(
                     f"{rule} payment to {person}: expected {want}, got {decimal_text(got)}"
                 )
+    tiers = {r.subject: r.tier for r in result.rankings}
+    for subject, want in (expect.get("tiers") or {}).items():
+        if tiers.get(str(subject)) != want:
+            diffs.append(f"tier of {subject}: expected {want}, got {tiers.get(str(subject))}")
     ranks = {r.subject: r.rank for r in result.rankings}
     for subject, want in (expect.get("rankings") or {}).items():
         if ranks.get(str(subject)) != want:
