@@ -140,8 +140,18 @@ class Context:
                 ev = ref
                 seen += 1
                 continue
+            if fs.type == "unit":
+                return ev, None  # credits a unit directly: see credited_unit
             return ev, value
         return ev, None
+
+    def credited_unit(self, piece: Event) -> str | None:
+        """The unit a piece credits directly (its ``credit:`` field is a unit field), if any."""
+        spec = self.vocab.types[piece.type]
+        if spec.credit and spec.fields[spec.credit].type == "unit":
+            value = piece.data.get(spec.credit)
+            return str(value) if value is not None else None
+        return None
 
     def referrers(self, event_id: str, type_name: str, end: datetime) -> int:
         """How many live events of ``type_name`` before ``end`` refer to ``event_id`` through

@@ -107,6 +107,11 @@ def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Pol
     scores = _Scores()
     start, end = month.bounds(pol.timezone)
     for _ev, piece, parts, contrib in scoring.score_month(ctx, rule, month, start, end):
+        direct = ctx.credited_unit(piece) if not parts else None
+        for kind in rule.credit_units if direct else ():
+            unit = ctx.roster.unit_of_kind(direct, (kind,))
+            if unit is not None:
+                scores.add(rule.name, unit, ctx.roster.units[unit].kind, contrib.points, contrib)
         for person, part in parts:
             scores.add(rule.name, person, "person", part, contrib)
             home = ctx.roster.unit_at(person, piece.at)

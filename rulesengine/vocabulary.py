@@ -175,6 +175,19 @@ def _build(data: dict[str, Any], smap: Any, problems: Collector) -> dict[str, Ev
                         line,
                         col,
                     )
+        if (
+            et.credit
+            and et.credit in et.fields
+            and et.fields[et.credit].type not in ("person", "unit", "event")
+        ):
+            problems.error(
+                "E124",
+                f"'{et.name}' credits its field '{et.credit}', which is a "
+                f"{et.fields[et.credit].type}",
+                line,
+                col,
+                "credit a person, a unit or an event field",
+            )
         for key in (et.voids, et.credit):
             if key and key not in et.fields:
                 problems.error(

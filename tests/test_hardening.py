@@ -152,3 +152,85 @@ def test_late_answer_loses_half_and_adoption_rate_counts_referrers(
     q2 = stream.evaluate(policies, "2023-Q2")
     warning = next(a for a in q2.actions if a.action == "mix_warning")
     assert warning.evidence == {"share": Decimal("0.5"), "part": 1, "total": 2}
+
+
+def test_points_and_tallies_can_credit_a_unit_directly(tmp_path: Path) -> None:
+    from rulesengine.evaluate import evaluate
+    from rulesengine.intake import parse_records
+    from rulesengine.periods import parse_period
+    from tests.conftest import POLICIES
+
+    vocab = (
+        (POLICIES / "events.yaml").read_text("utf-8")
+        + """
+  deduction:
+    label: 扣分
+    credit: unit
+    fields:
+      unit: {type: unit}
+      amount: {type: integer}
+"""
+    )
+    (tmp_path / "events.yaml").write_text(vocab, "utf-8")
+    family = tmp_path / "f"
+    family.mkdir()
+    (family / "2024.yaml").write_text(
+        """format: rulesengine/policy/v1
+family: f
+version: "2024"
+effective: {from: 2024-01-01, to: 2024-12-31}
+timezone: Asia/Shanghai
+vocabulary: ../events.yaml
+actions:
+  warn: {label: 提醒}
+rules:
+  - name: deductions
+    kind: points
+    on: deduction
+    base: "-amount"
+    credit_units: [township]
+  - name: many_deductions
+    kind: tally
+    period: month
+    per: unit
+    unit_kinds: [township]
+    counts: {type: deduction}
+    award: "-1 if count >= 2 else 0"
+""",
+        "utf-8",
+    )
+    policies = load_policy_set(family)
+    at = "2024-03-01T00:00:00+08:00"
+    docs = [
+        {
+            "id": "u1",
+            "type": "unit_created",
+            "at": at,
+            "unit": "t1",
+            "name": "镇",
+            "kind": "township",
+        },
+        {
+            "id": "d1",
+            "type": "deduction",
+            "at": "2024-03-05T09:00:00+08:00",
+            "unit": "t1",
+            "amount": 2,
+        },
+        {
+            "id": "d2",
+            "type": "deduction",
+            "at": "2024-03-06T09:00:00+08:00",
+            "unit": "t1",
+            "amount": 3,
+        },
+    ]
+    vocab_obj = policies.policies[0].vocabulary
+    batch = parse_records([("t", i, d, None) for i, d in enumerate(docs)], vocab_obj)
+    assert not batch.rejects
+    result = evaluate(policies, batch.events, parse_period("2024-03"))
+    got = {(s.rule, s.subject): s.points for s in result.scores}
+    # -2 + -3 = -5 to the township itself, and -1 for two deductions in the month
+    assert got[("deductions", "t1")] == Decimal(-5)
+    assert got[("many_deductions", "t1")] == Decimal(-1)
+    assert not [s for s in result.scores if s.subject_kind == "person"]

@@ -92,11 +92,8 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
     }
     for ev in ctx.selected(rule.counts, start, end):
         piece, person = ctx.credit(ev)
-        unit = (
-            roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
-            if person
-            else None
-        )
+        home = roster.unit_at(person, piece.at) if person else ctx.credited_unit(piece)
+        unit = roster.unit_of_kind(home, rule.unit_kinds)
         if unit not in found:
             continue
         hit = rule.part.evaluate_values(tuple(_value(ctx, ev, n, end) for n in rule.part.names))

@@ -202,10 +202,15 @@ def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | 
     out: dict[str | None, list[Event]] = {}
     for ev in ctx.selected(rule.counts, start, end):
         piece, person = ctx.credit(ev)
-        if person is None or (piece is not ev and not ctx.is_live(piece.id)):
+        if piece is not ev and not ctx.is_live(piece.id):
             continue  # an adoption of a retracted piece counts for nothing
-        if rule.per == "person":
-            who: str | None = person
+        if person is None:
+            direct = ctx.credited_unit(piece)
+            if rule.per == "person" or direct is None:
+                continue
+            who: str | None = roster.unit_of_kind(direct, rule.unit_kinds)
+        elif rule.per == "person":
+            who = person
         else:
             who = roster.unit_of_kind(roster.unit_at(person, piece.at), rule.unit_kinds)
         out.setdefault(who, []).append(ev)
