@@ -21,17 +21,21 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def evaluate(*extra: str) -> tuple[int, str, str]:
+def evaluate_file(events: str, *extra: str) -> tuple[int, str, str]:
     return run(
         "evaluate",
         "--events",
-        STREAM,
+        events,
         "--policies",
         POLICIES,
         "--family",
         "county-department",
         *extra,
     )
+
+
+def evaluate(*extra: str) -> tuple[int, str, str]:
+    return evaluate_file(STREAM, *extra)
 
 
 def test_table_shows_ranking_and_actions_with_labels() -> None:
@@ -112,19 +116,7 @@ def test_null_target_is_json_null(tmp_path: Path) -> None:
         ),
         "utf-8",
     )
-    code, out, _ = run(
-        "evaluate",
-        "--events",
-        str(events),
-        "--policies",
-        POLICIES,
-        "--family",
-        "county-department",
-        "--period",
-        "2023-05",
-        "--format",
-        "json",
-    )
+    code, out, _ = evaluate_file(str(events), "--period", "2023-05", "--format", "json")
     assert code == 0
     doc = json.loads(out)
     interview = next(a for a in doc["actions"] if a["action"] == "interview_section_head")
@@ -133,32 +125,11 @@ def test_null_target_is_json_null(tmp_path: Path) -> None:
 
 def test_bad_lines_reported_and_strict_exit() -> None:
     bad = str(ROOT / "examples" / "bad-events.jsonl")
-    code, _, err = run(
-        "evaluate",
-        "--events",
-        bad,
-        "--policies",
-        POLICIES,
-        "--family",
-        "county-department",
-        "--period",
-        "2023-05",
-    )
+    code, _, err = evaluate_file(bad, "--period", "2023-05")
     assert code == 0
     assert "bad-events.jsonl:10: E303: field 'id'" in err
     assert "read 31, accepted 7, duplicates 1, rejected 23" in err
-    code, _, _ = run(
-        "evaluate",
-        "--events",
-        bad,
-        "--policies",
-        POLICIES,
-        "--family",
-        "county-department",
-        "--period",
-        "2023-05",
-        "--strict",
-    )
+    code, _, _ = evaluate_file(bad, "--period", "2023-05", "--strict")
     assert code == 6
 
 
@@ -176,17 +147,7 @@ def test_operator_errors_are_messages(args: tuple[str, ...], code: int, words: s
 
 
 def test_missing_events_file() -> None:
-    code, _, err = run(
-        "evaluate",
-        "--events",
-        "nope.jsonl",
-        "--policies",
-        POLICIES,
-        "--family",
-        "county-department",
-        "--period",
-        "2023-05",
-    )
+    code, _, err = evaluate_file("nope.jsonl", "--period", "2023-05")
     assert code == 4 and "cannot read events" in err
 
 

@@ -52,37 +52,23 @@ def test_cli_reports_pass_fail_and_a_difference(tmp_path: Path) -> None:
 def test_policy_new_scaffolds_a_valid_next_year(tmp_path: Path) -> None:
     family = copy_policies(tmp_path)
     runner = CliRunner()
-    made = runner.invoke(
-        main,
-        [
-            "policy",
-            "new",
-            "--family",
-            "county-department",
-            "--version",
-            "2025",
-            "--policies",
-            str(family.parent),
-        ],
-    )
+    args = [
+        "policy",
+        "new",
+        "--family",
+        "county-department",
+        "--version",
+        "2025",
+        "--policies",
+        str(family.parent),
+    ]
+    made = runner.invoke(main, args)
     assert made.exit_code == 0, made.output
     text = (family / "2025.yaml").read_text("utf-8")
     assert 'version: "2025"' in text and "effective: {from: 2025-01-01, to: 2025-12-31}" in text
     assert text.startswith("# yaml-language-server: $schema=")
     assert runner.invoke(main, ["validate", str(family / "2025.yaml")]).exit_code == 0
-    again = runner.invoke(
-        main,
-        [
-            "policy",
-            "new",
-            "--family",
-            "county-department",
-            "--version",
-            "2025",
-            "--policies",
-            str(family.parent),
-        ],
-    )
+    again = runner.invoke(main, args)
     assert again.exit_code == 3 and "exists already" in again.stderr
 
 

@@ -82,5 +82,7 @@ def test_allowed_expressions_still_work() -> None:
     problems = Collector("policy.yaml")
     expr = compile_expression(
         "max(1, min(count, 3)) * (1.5 if category in ('problem',) and not count == 0 else 1)",
-        PROVIDED, problems)
+        PROVIDED,
+        problems,
+    )
     assert expr is not None and str(expr.evaluate({"count": 2, "category": "problem"})) == "3.0"
