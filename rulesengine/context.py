@@ -50,6 +50,7 @@ class Context:
     roster: Roster = field(default_factory=Roster)
     warnings: dict[str, list[Warning]] = field(default_factory=dict)  # by month id
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _credit_how: dict[str, tuple[str, str]] = field(default_factory=dict)
     _months: list[Period] = field(default_factory=list)
     _month_starts: list[datetime] = field(default_factory=list)
 
@@ -125,25 +126,31 @@ class Context:
         Follows the vocabulary's ``credit:`` field: a person field ends the walk; an event field
         (an adoption's ``ref``) continues from the referenced event.
         """
-        seen = 0
-        while seen < 8:
-            spec = self.vocab.types[ev.type]
-            key = spec.credit
-            if key is None:
+        how = self._credit_how
+        for _ in range(8):
+            try:
+                kind, key = how[ev.type]
+            except KeyError:
+                kind, key = how[ev.type] = self._credit_field(ev.type)
+            if kind == "person":
+                return ev, ev.data.get(key)
+            if kind != "event":
+                return ev, None  # no credit, or a unit directly: see credited_unit
+            ref = self.by_id.get(ev.data.get(key) or "")
+            if ref is None:
                 return ev, None
-            fs = spec.fields[key]
-            value = ev.data.get(key)
-            if fs.type == "event":
-                ref = self.by_id.get(value) if value else None
-                if ref is None:
-                    return ev, None
-                ev = ref
-                seen += 1
-                continue
-            if fs.type == "unit":
-                return ev, None  # credits a unit directly: see credited_unit
-            return ev, value
+            ev = ref
         return ev, None
+
+    def _credit_field(self, type_name: str) -> tuple[str, str]:
+        """How a type credits: (``person`` | ``event`` | ``unit`` | ``none``, field name)."""
+        spec = self.vocab.types[type_name]
+        if spec.credit is None:
+            return "none", ""
+        ftype = spec.fields[spec.credit].type
+        return ("event" if ftype == "event" else "unit" if ftype == "unit" else "person"), (
+            spec.credit
+        )
 
     def credited_unit(self, piece: Event) -> str | None:
         """The unit a piece credits directly (its ``credit:`` field is a unit field), if any."""

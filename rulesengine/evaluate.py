@@ -46,6 +46,8 @@ class _Scores:
         self.points: dict[tuple[str, str], Decimal] = {}
         self.kinds: dict[tuple[str, str], str] = {}
         self.items: dict[tuple[str, str], list[Contribution]] = {}
+        self._index: dict[str, dict[str, Decimal]] | None = None
+        self._indexed = -1
 
     def add(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
         key = (rule, subject)
@@ -60,12 +62,26 @@ class _Scores:
             self.kinds[key] = other.kinds[key]
             self.items.setdefault(key, []).extend(other.items.get(key, ()))
 
+    def put(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
+        """Set (not add to) a subject's points, explained by one contribution."""
+        key = (rule, subject)
+        self.points[key] = value
+        self.kinds[key] = kind
+        self.items[key] = [c]
+        self._index = None
+
     def zero(self, rule: str, subject: str, kind: str) -> None:
         self.points.setdefault((rule, subject), ZERO)
         self.kinds.setdefault((rule, subject), kind)
 
     def of_rule(self, rule: str) -> dict[str, Decimal]:
-        return {s: v for (r, s), v in self.points.items() if r == rule}
+        """The points of one rule by subject (indexed once the scores are complete)."""
+        if self._index is None or self._indexed != len(self.points):
+            index: dict[str, dict[str, Decimal]] = {}
+            for (r, s), v in self.points.items():
+                index.setdefault(r, {})[s] = v
+            self._index, self._indexed = index, len(self.points)
+        return dict(self._index.get(rule, {}))
 
     def records(self) -> list[Score]:
         out = [
@@ -156,9 +172,8 @@ def _score_totals(ctx: Context, main: Policy, last: Any, scores: _Scores) -> Non
             ]
             value, detail = total.combine(rule, parts)
             detail["parts"] = {p: scores.points.get((p, subject), ZERO) for p in rule.parts}
-            scores.points[(rule.name, subject)] = value
-            scores.kinds[(rule.name, subject)] = _subject_kind(ctx, subject)
-            scores.items[(rule.name, subject)] = [Contribution("", "", rule.name, value, detail)]
+            c = Contribution("", "", rule.name, value, detail)
+            scores.put(rule.name, subject, _subject_kind(ctx, subject), value, c)
 
 
 def _main_policy(policies: PolicySet, period: Period, forced: Policy | None) -> Policy:
