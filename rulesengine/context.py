@@ -101,7 +101,7 @@ class Context:
         key = ("selected", id(selection))
         found = self.memo.get(key)
         if found is None:
-            evs = [e for e in self.by_type.get(selection.type, ()) if selection.matches(e)]
+            evs: list[Event] = selection.filter(self.by_type.get(selection.type, ()))
             found = self.memo[key] = (evs, [e.at for e in evs])
         evs, times = found
         return evs[bisect_left(times, start) : bisect_left(times, end)]

@@ -9,8 +9,9 @@ evaluated period.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from rulesengine.context import Context
@@ -33,6 +34,7 @@ from rulesengine.roster import end_instant
 from rulesengine.rules import deadline, payment, points, ranking, scoring, share, tally, total
 
 ZERO = Decimal(0)
+_EMPTY: Mapping[str, Decimal] = MappingProxyType({})
 
 
 def _ref(p: Policy) -> PolicyRef:
@@ -74,22 +76,27 @@ class _Scores:
         self.points.setdefault((rule, subject), ZERO)
         self.kinds.setdefault((rule, subject), kind)
 
-    def of_rule(self, rule: str) -> dict[str, Decimal]:
+    def of_rule(self, rule: str) -> Mapping[str, Decimal]:
         """The points of one rule by subject (indexed once the scores are complete)."""
         if self._index is None or self._indexed != len(self.points):
             index: dict[str, dict[str, Decimal]] = {}
             for (r, s), v in self.points.items():
                 index.setdefault(r, {})[s] = v
             self._index, self._indexed = index, len(self.points)
-        return dict(self._index.get(rule, {}))
+        return self._index.get(rule, _EMPTY)  # shared: callers only read it
 
     def records(self) -> list[Score]:
-        out = [
-            Score(r, s, self.kinds[(r, s)], v, tuple(self.items.get((r, s), ())))
-            for (r, s), v in self.points.items()
+        """Every score, by rule, then persons before units, then kind and subject."""
+        kinds, items = self.kinds, self.items
+        order = sorted(
+            (r, kinds[key] != "person", kinds[key], s, key)
+            for key in self.points
+            for r, s in (key,)
+        )
+        return [
+            Score(r, s, kind, self.points[key], tuple(items.get(key, ())))
+            for r, _, kind, s, key in order
         ]
-        out.sort(key=lambda x: (x.rule, x.subject_kind != "person", x.subject_kind, x.subject))
-        return out
 
 
 def _subject_kind(ctx: Context, subject: str) -> str:

@@ -105,8 +105,11 @@ class Roster:
 
     def unit_at(self, pid: str, t: datetime) -> str | None:
         """The unit the person is in at ``t`` (None if not on the roster)."""
-        st = self.state_at(pid, t)
-        return st.unit if st else None
+        times = self._times.get(pid)  # state_at, inlined: called for most events
+        if not times:
+            return None
+        i = bisect_right(times, t)
+        return self._states[pid][i - 1].unit if i else None
 
     def last_unit_at(self, pid: str, t: datetime) -> str | None:
         """The unit at ``t``, or the last one they were in if they have left."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,15 @@ class Selection:
     name: str
     type: str
     where: Expression | None
+
+    def filter(self, events: Iterable[Event]) -> list[Event]:
+        """The selected events among ``events``, in their order (what :meth:`matches` keeps,
+        with the condition's inputs read by C-level ``map``)."""
+        where = self.where
+        if where is None or "type" in where.names:
+            return [e for e in events if self.matches(e)]
+        names, run, kind = where.names, where.evaluate_values, self.type
+        return [e for e in events if e.type == kind and run(tuple(map(e.data.get, names)))]
 
     def matches(self, ev: Event) -> bool:
         """Whether ``ev`` is selected (its type matches and the condition holds)."""

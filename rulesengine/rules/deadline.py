@@ -189,9 +189,14 @@ def outcomes(ctx: Context, rule: DeadlineRule, period: Period, policy: Policy) -
         return []
     start, end = period.bounds(policy.timezone)
     out: list[Outcome] = []
-    for task in ctx.by_type.get(rule.on, ()):
-        due = due_time(rule, task)
-        found = answers(ctx, rule, task)
+    key = ("deadline-tasks", id(rule))
+    tasks = ctx.memo.get(key)
+    if tasks is None:  # due times and answers do not depend on the month asked for
+        tasks = ctx.memo[key] = [
+            (task, due_time(rule, task), answers(ctx, rule, task))
+            for task in ctx.by_type.get(rule.on, ())
+        ]
+    for task, due, found in tasks:
         first = found[0] if found else None
         explanation: dict[str, Any] = {
             "task": task.id,

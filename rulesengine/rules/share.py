@@ -90,14 +90,27 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
     found: dict[str, list[list[str]]] = {
         u: [[], []] for u in roster.units_of_kinds(rule.unit_kinds, last)
     }
+    names = rule.part.names
+    plain = not any(n == "type" or n.startswith("referenced_by.") for n in names)
+    run, credit, unit_at, of_kind = (
+        rule.part.evaluate_values,
+        ctx.credit,
+        roster.unit_at,
+        roster.unit_of_kind,
+    )
+    kinds = rule.unit_kinds
     for ev in ctx.selected(rule.counts, start, end):
-        piece, person = ctx.credit(ev)
-        home = roster.unit_at(person, piece.at) if person else ctx.credited_unit(piece)
-        unit = roster.unit_of_kind(home, rule.unit_kinds)
+        piece, person = credit(ev)
+        home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
+        unit = of_kind(home, kinds)
         if unit not in found:
             continue
-        hit = rule.part.evaluate_values(tuple(_value(ctx, ev, n, end) for n in rule.part.names))
-        found[unit][0 if hit else 1].append(ev.id)
+        values = (
+            tuple(map(ev.data.get, names))
+            if plain
+            else tuple(_value(ctx, ev, n, end) for n in names)
+        )
+        found[unit][0 if run(values) else 1].append(ev.id)
     return found
 
 

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rulesengine.events import Event
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from rulesengine.policy import Policy
 
 MAX_STREAK = 600
+_ID = attrgetter("id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,10 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     out = {}
     minimums: dict[str | None, Decimal | None] = {}
     for s, items in counted.items():
-        days = [day_of(e.at) for e in items] if wants_days and items else [0]
+        # items are in time order: the first and last days are those of the ends
+        first, last_day = (
+            (day_of(items[0].at), day_of(items[-1].at)) if wants_days and items else (0, 0)
+        )
         unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
         uid = unit.id if unit is not None else None
         if uid not in minimums:
@@ -164,9 +169,9 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
         below = minimum is not None and len(items) < minimum
         out[s] = Row(
             len(items),
-            tuple(e.id for e in items),
-            min(days),
-            max(days),
+            tuple(map(_ID, items)),
+            first,
+            last_day,
             below,
             minimum,
             unit,
