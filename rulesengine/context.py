@@ -196,6 +196,14 @@ class Context:
             return self._months[i]
         return period_of(ev.at, "month", self.timezone)
 
+    def month_bounds(self, month: Period) -> tuple[datetime, datetime]:
+        """``[start, end)`` of a month in the evaluation's time zone (memoised)."""
+        key = ("month-bounds", month)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = month.bounds(self.timezone)
+        return found
+
     def _index_months(self) -> None:
         """Month boundaries covering the events, for :meth:`month_of`."""
         if not self.events:

@@ -54,15 +54,21 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
     month_ids: dict[Period, str] = {}
     month_of, is_live, credit = ctx.month_of, ctx.is_live, ctx.credit
+    month: Period | None = None
+    rule: PointsRule | None = None
+    month_start = month_end = None
     for ev in ctx.by_type.get(first.on, ()):
-        month = month_of(ev)
-        try:
-            rule = rules[month]
-        except KeyError:
-            policy = ctx.policy_for(month)
-            found = policy.rule(first.name) if policy else None
-            rule = rules[month] = found if isinstance(found, PointsRule) else None
-            month_ids[month] = month.id
+        at = ev.at
+        if month is None or not (month_start <= at < month_end):  # type: ignore[operator]
+            month = month_of(ev)  # events come in time order: a lookup per month, not per event
+            month_start, month_end = ctx.month_bounds(month)
+            try:
+                rule = rules[month]
+            except KeyError:
+                policy = ctx.policy_for(month)
+                found = policy.rule(first.name) if policy else None
+                rule = rules[month] = found if isinstance(found, PointsRule) else None
+                month_ids[month] = month.id
         if rule is None:
             continue
         data = ev.data
@@ -147,6 +153,7 @@ def _fast_reader(
     late = "late" in names
     special = tuple(n for n in names if n in ("type", "id"))
     of_piece = tuple(n[len("piece.") :] for n in names if n.startswith("piece."))
+    piece_type = "type" in of_piece
     by_id = ctx.by_id
     via = rule.via or ""
     empty: dict[str, Any] = {}
@@ -159,11 +166,15 @@ def _fast_reader(
             values += (is_late(ctx, rule, ev),)
         if of_piece:
             piece = by_id.get(ev.data.get(via, ""))
-            data = piece.data if piece is not None else empty
-            values += tuple(
-                (piece.type if piece is not None else None) if n == "type" else data.get(n)
-                for n in of_piece
-            )
+            if piece_type:
+                values += tuple(
+                    (piece.type if piece is not None else None)
+                    if n == "type"
+                    else (piece.data if piece is not None else empty).get(n)
+                    for n in of_piece
+                )
+            else:
+                values += tuple(map((piece.data if piece is not None else empty).get, of_piece))
         return values
 
     return read
