@@ -1,7 +1,7 @@
 """Next year's policy: a copy of the latest version with its header moved on a year.
 
 The copy keeps every comment and rule of the latest version (admins change a few numbers each
-year); only ``version``, ``effective`` and the title's year change, and a header comment says what
+year); only ``version``, ``effective`` and the year in the title and in the leading comment change, and a header comment says what
 is usually edited. The result validates at once.
 """
 
@@ -61,6 +61,12 @@ def scaffold_policy(policies: Path, family: str, version: str, force: bool = Fal
     if old.isdigit() and version.isdigit():
         text = re.sub(r"(?m)^(title:.*?)" + re.escape(old), r"\g<1>" + version, text, count=1)
     lines = text.splitlines(keepends=True)
+    if old.isdigit() and version.isdigit():  # the year in the file's own leading comment block
+        for i, line in enumerate(lines):
+            if not line.startswith("#"):
+                break
+            if not line.startswith("# yaml-language-server"):
+                lines[i] = re.sub(rf"(?<!\d){old}(?!\d)", version, line)
     keep = 0
     while keep < len(lines) and lines[keep].startswith("# yaml-language-server"):
         keep += 1
