@@ -1,8 +1,8 @@
 """Next year's policy: a copy of the latest version with its header moved on a year.
 
 The copy keeps every comment and rule of the latest version (admins change a few numbers each
-year); only ``version``, ``effective`` and the year in the title and in the leading comment change, and a header comment says what
-is usually edited. The result validates at once.
+year); only ``version``, ``effective`` and the year in the title and in the leading comment
+change, and a header comment says what is usually edited. The result validates at once.
 """
 
 from __future__ import annotations

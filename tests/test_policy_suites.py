@@ -67,7 +67,8 @@ def test_policy_new_scaffolds_a_valid_next_year(tmp_path: Path) -> None:
     text = (family / "2025.yaml").read_text("utf-8")
     assert 'version: "2025"' in text and "effective: {from: 2025-01-01, to: 2025-12-31}" in text
     assert text.startswith("# yaml-language-server: $schema=")
-    assert "部机关组工信息工作考核办法 (2025)" in text and "(2024)" not in text.split("\nformat:")[0]
+    header = text.split("\nformat:")[0]
+    assert "部机关组工信息工作考核办法 (2025)" in header and "(2024)" not in header
     assert runner.invoke(main, ["validate", str(family / "2025.yaml")]).exit_code == 0
     again = runner.invoke(main, args)
     assert again.exit_code == 3 and "exists already" in again.stderr
