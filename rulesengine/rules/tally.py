@@ -238,8 +238,12 @@ def streaks(ctx: Context, name: str, period: Period) -> dict[str, int]:
         return found  # type: ignore[no-any-return]
     chain: list[Period] = []
     p = period
+    # before the first event nobody is on the roster, so no streak reaches further back
+    first = ctx.events[0].at if ctx.events else None
     while len(chain) < MAX_STREAK and ("streaks", name, p) not in ctx.memo:
         chain.append(p)
+        if first is None or p.bounds(ctx.timezone)[0] <= first:
+            break
         p = p.previous()
     for p in reversed(chain):
         policy = ctx.policy_for(p)
