@@ -141,7 +141,10 @@ class Expression:
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         """Evaluate with ``env`` mapping each dotted name to its value."""
-        return self.evaluate_values(tuple(_hashable(env.get(n)) for n in self.names))
+        values = tuple(map(env.get, self.names))
+        if list in map(type, values):  # lists become tuples, to be cached
+            values = tuple(_hashable(v) for v in values)
+        return self.evaluate_values(values)
 
     def _run(self, values: tuple[Any, ...]) -> Any:
         names: dict[str, Any] = {}
