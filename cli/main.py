@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 import click
 
 from rulesengine.errors import Diagnostic, RulesEngineError
-from rulesengine.evaluate import evaluate as run_evaluation
 from rulesengine.formats import read_records, roster_records
 from rulesengine.loading import load_policies, read_events
+from rulesengine.partition import evaluate_partitioned
 from rulesengine.periods import parse_period
 from rulesengine.policy import Policy, check_policy_file, window_problems
 from rulesengine.render import render_json, render_table
@@ -174,6 +174,15 @@ def open_store(db: str | None) -> Store:
 )
 @click.option("--explain", is_flag=True, help="Include the reason for every score and action.")
 @click.option("--strict", is_flag=True, help="Exit with status 6 if any event line was rejected.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Evaluate on N processes, split by top-level unit: the same output (evaluated "
+    "serially, with a note, when a split would not be exact).",
+)
 @db_option
 @handle_errors
 def evaluate(
@@ -185,6 +194,7 @@ def evaluate(
     fmt: str,
     explain: bool,
     strict: bool,
+    workers: int,
     db: str | None,
 ) -> None:
     """Evaluate one period: scores, rankings, actions and warnings.
@@ -211,9 +221,16 @@ def evaluate(
         finally:
             store.close()
         click.echo(f"events: {len(events)} read from the store", err=True)
-    result = run_evaluation(
-        policies, events, target, forced_policy if isinstance(forced_policy, Policy) else None
+    results, serial = evaluate_partitioned(
+        policies,
+        events,
+        [target],
+        workers,
+        forced_policy if isinstance(forced_policy, Policy) else None,
     )
+    if serial is not None and workers > 1:
+        click.echo(f"note: evaluated serially: {serial}", err=True)
+    result = results[0]
     text = render_json(result, explain) if fmt == "json" else render_table(result, explain)
     click.echo(text, nl=False)
     if strict and rejected:

@@ -336,7 +336,7 @@ def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any
         rankings=tuple(rankings),
         actions=tuple(actions),
         payments=tuple(sorted(payments, key=lambda p: (p.rule, p.person))),
-        warnings=tuple(sorted(warnings, key=lambda w: (w.code, w.event, w.message))),
+        warnings=tuple(sorted(warnings, key=lambda w: (w.code, w.event, w.message, w.rule))),
         grades=tuple(grades),
         labels=main.labels(),
         names=names,
@@ -356,3 +356,107 @@ def _payments(
             if _subject_kind(ctx, s) == "person" and v != 0
         ]
     return payment.pay_events(ctx, rule, period, main.timezone)
+
+
+# ---- Partitioned evaluation (rulesengine.partition): one part's results, then the rankings ----
+# recomputed across parts from the merged scores. Both reuse the functions above unchanged.
+
+
+def evaluate_part(
+    policies: PolicySet,
+    events: Sequence[Event],
+    periods: Sequence[Period],
+    forced: Policy | None = None,
+) -> list[tuple[Result, dict[str, dict[str, Decimal] | None]]]:
+    """:func:`evaluate_many` over one part of the events, each result with what a merge needs
+    to recompute the improvement rules across parts: per improvement rule of the period, the
+    points its ranking ranked in the period before (None when that period has no such ranking).
+    """
+    mains = [_main_policy(policies, p, forced) for p in periods]
+    if not mains:
+        return []
+
+    def policy_for(p: Period) -> Policy | None:
+        return forced if forced is not None else policies.in_force(p)
+
+    first = mains[0]
+    ctx = Context.build(first.vocabulary, events, policy_for, first.family, first.timezone)
+    out = []
+    for main, period in zip(mains, periods, strict=True):
+        result = _evaluate_period(ctx, main, period, policy_for)
+        before: dict[str, dict[str, Decimal] | None] = {}
+        for rule in main.rules:
+            if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
+                before[rule.name] = _previous_points(ctx, rule.ranking, period, policy_for)
+        out.append((result, before))
+    return out
+
+
+def _previous_points(
+    ctx: Context, name: str, period: Period, policy_for: Any
+) -> dict[str, Decimal] | None:
+    """What :func:`_previous_ranks` ranks: the points of the ranking rule ``name`` in the period
+    before ``period`` by subject (None when it would give None)."""
+    before = period.previous()
+    pol = policy_for(before)
+    rule = pol.rule(name) if pol else None
+    if not isinstance(rule, ranking.RankingRule) or before.kind not in rule.periods:
+        return None
+    try:
+        scores = _period_scores(ctx, pol, before, policy_for, {})
+    except PeriodError:
+        return None
+    return dict(scores.of_rule(rule.points))
+
+
+def rankings_across(
+    policies: PolicySet,
+    roster_events: Sequence[Event],
+    periods: Sequence[Period],
+    scores: Sequence[Sequence[Score]],
+    before: Sequence[dict[str, dict[str, Decimal] | None]],
+    forced: Policy | None = None,
+) -> list[tuple[list[RankingRow], list[Action], dict[str, str]]]:
+    """The ranking rows, improvement actions and names of each period, recomputed as
+    :func:`evaluate_many` computes them from the period's merged ``scores`` and, per improvement
+    rule, the merged points of the period before (as :func:`evaluate_part` gives them). Only the
+    roster is read from events."""
+    mains = [_main_policy(policies, p, forced) for p in periods]
+    if not mains:
+        return []
+
+    def policy_for(p: Period) -> Policy | None:
+        return forced if forced is not None else policies.in_force(p)
+
+    first = mains[0]
+    ctx = Context.build(first.vocabulary, roster_events, policy_for, first.family, first.timezone)
+
+    def ranked(pol: Policy, rule: ranking.RankingRule, p: Period, pts: dict[str, Decimal]) -> Any:
+        return ranking.evaluate(ctx, rule, p, pol, {(rule.points, s): v for s, v in pts.items()})
+
+    names = dict(ctx.roster.names)
+    names.update({u.id: u.name for u in ctx.roster.units.values()})
+    out: list[tuple[list[RankingRow], list[Action], dict[str, str]]] = []
+    for main, period, found, prior in zip(mains, periods, scores, before, strict=True):
+        by_rule: dict[str, dict[str, Decimal]] = {}
+        for s in found:
+            by_rule.setdefault(s.rule, {})[s.subject] = s.points
+        rows: list[RankingRow] = []
+        actions: list[Action] = []
+        for rule in main.rules:
+            if isinstance(rule, ranking.RankingRule):
+                rows.extend(ranked(main, rule, period, by_rule.get(rule.points, {})))
+            elif isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
+                now_rule = main.rule(rule.ranking)
+                assert isinstance(now_rule, ranking.RankingRule)
+                pts = by_rule.get(now_rule.points, {})
+                now = {r.subject: r.rank for r in ranked(main, now_rule, period, pts)}
+                ranks: dict[str, int] = {}
+                earlier, pol = prior.get(rule.name), policy_for(period.previous())
+                old_rule = pol.rule(rule.ranking) if pol else None
+                if earlier is not None and pol and isinstance(old_rule, ranking.RankingRule):
+                    old = ranked(pol, old_rule, period.previous(), earlier)
+                    ranks = {r.subject: r.rank for r in old}
+                actions.extend(ranking.improvements(ctx, rule, period, main, ranks, now))
+        out.append((rows, actions, names))
+    return out
