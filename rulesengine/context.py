@@ -87,6 +87,19 @@ class Context:
         ctx._index_months()
         return ctx
 
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Drop the memoised results. Some hold closures that refer back to the context (a
+        cycle), which would keep every event alive until the cyclic collector runs; an evaluation
+        releases its context when done, so its memory is freed at once (``with Context.build``).
+        """
+        self.memo.clear()
+
     def between(self, type_name: str, start: datetime, end: datetime) -> list[Event]:
         """Live events of ``type_name`` with ``start <= at < end``, in time order."""
         times = self._times.get(type_name)

@@ -220,11 +220,11 @@ def evaluate_many(
         return forced if forced is not None else policies.in_force(p)
 
     first = mains[0]
-    ctx = Context.build(first.vocabulary, events, policy_for, first.family, first.timezone)
-    return [
-        _evaluate_period(ctx, main, period, policy_for)
-        for main, period in zip(mains, periods, strict=True)
-    ]
+    with Context.build(first.vocabulary, events, policy_for, first.family, first.timezone) as ctx:
+        return [
+            _evaluate_period(ctx, main, period, policy_for)
+            for main, period in zip(mains, periods, strict=True)
+        ]
 
 
 def _period_scores(
@@ -389,6 +389,7 @@ def evaluate_part(
             if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
                 before[rule.name] = _previous_points(ctx, rule.ranking, period, policy_for)
         out.append((result, before))
+    ctx.release()
     return out
 
 
@@ -459,4 +460,5 @@ def rankings_across(
                     ranks = {r.subject: r.rank for r in old}
                 actions.extend(ranking.improvements(ctx, rule, period, main, ranks, now))
         out.append((rows, actions, names))
+    ctx.release()
     return out
