@@ -17,6 +17,7 @@ from typing import Any
 from rulesengine.context import Context
 from rulesengine.errors import PeriodError
 from rulesengine.events import Event
+from rulesengine.gcpause import collector_paused
 from rulesengine.periods import KINDS, Period
 from rulesengine.policy import Policy, PolicySet
 from rulesengine.results import (
@@ -203,6 +204,7 @@ def evaluate(
     return evaluate_many(policies, events, [period], forced)[0]
 
 
+@collector_paused()  # millions of small objects, no cycles: see rulesengine.gcpause
 def evaluate_many(
     policies: PolicySet,
     events: Sequence[Event],
@@ -362,6 +364,7 @@ def _payments(
 # recomputed across parts from the merged scores. Both reuse the functions above unchanged.
 
 
+@collector_paused()  # millions of small objects, no cycles: see rulesengine.gcpause
 def evaluate_part(
     policies: PolicySet,
     events: Sequence[Event],
@@ -410,6 +413,7 @@ def _previous_points(
     return dict(scores.of_rule(rule.points))
 
 
+@collector_paused()  # millions of small objects, no cycles: see rulesengine.gcpause
 def rankings_across(
     policies: PolicySet,
     roster_events: Sequence[Event],

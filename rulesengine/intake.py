@@ -8,7 +8,6 @@ seeds the checker with what it already holds; a sink receives accepted events in
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +17,7 @@ from typing import Any
 
 from rulesengine.errors import Reject
 from rulesengine.events import Event, LineError, decode_line, decode_object, suggest
+from rulesengine.gcpause import collector_paused
 from rulesengine.vocabulary import FieldSpec, Vocabulary
 
 _REFERENCES = frozenset(("event", "person", "persons", "unit", "new_unit", "new_person"))
@@ -208,15 +208,8 @@ def parse_records(
     ``seed`` may fill the checker (from a store) before checking. With ``sink``, accepted events
     are handed over in chunks (time order) instead of being kept in the batch.
     """
-    # Decoding makes millions of small objects and no reference cycles: the cyclic garbage
-    # collector would only rescan them again and again, so it is paused meanwhile.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # millions of small objects, no cycles: see rulesengine.gcpause
         return _parse_records(records, vocab, seed, sink)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _parse_records(

@@ -19,8 +19,7 @@ import gc
 import multiprocessing
 import sys
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from rulesengine.context import void_ids
 from rulesengine.evaluate import evaluate_many, evaluate_part, rankings_across
 from rulesengine.events import Event
+from rulesengine.gcpause import collector_paused
 from rulesengine.periods import Period
 from rulesengine.policy import Policy, PolicySet
 from rulesengine.results import Action, Result, Score, Warning
@@ -42,18 +42,6 @@ PartOut = tuple[Result, Before]  # a period's result, and what its ranking read 
 
 class Serial(Exception):
     """Why the partitioned evaluation would not be exact (the message is the one-line reason)."""
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic collection while making a million small containers without cycles."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def evaluate_partitioned(
@@ -144,7 +132,7 @@ def split(vocab: Vocabulary, events: Sequence[Event], policies: Sequence[Policy]
     plan = Plan(vocab)
     specs = _group_specs(policies)
     try:
-        with _collector_paused():
+        with collector_paused():
             _roster(plan, events)
             found = _events(plan, events, {on for (_, _, on) in specs})
     except KeyError as exc:
@@ -396,7 +384,7 @@ def _run(job: Job, plan: Plan, events: Sequence[Event]) -> list[Result]:
             raise Serial(f"worker processes cannot be started here ({exc})") from None
         outs: list[list[PartOut] | str] = [_part(job, plan, 0)]
         counts = _counts(job, plan.vocab, events)  # while the workers finish
-        with _collector_paused():  # unpickle, merge (part 1 garbage waits, as serially)
+        with collector_paused():  # unpickle, merge (part 1 garbage waits, as serially)
             for proc, recv in children:
                 try:
                     outs.append(recv.recv())

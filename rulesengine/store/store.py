@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import sys
@@ -23,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from rulesengine.errors import Reject, RulesEngineError
 from rulesengine.events import Event, TrustedDecoder, decode_object
+from rulesengine.gcpause import collector_paused
 from rulesengine.intake import Record, ReferenceChecker, parse_records
 from rulesengine.store.tables import events, rejects
 from rulesengine.vocabulary import Vocabulary
@@ -299,16 +299,15 @@ class Store:
             assert raw is not None
             server_side = self.engine.dialect.name == "postgresql"
             cur = raw.cursor(name="load_events") if server_side else raw.cursor()
-            paused = gc.isenabled()
-            gc.disable()  # many small objects, no cycles (see rulesengine.intake)
             try:
-                cur.execute(sql)
-                while batch := cur.fetchmany(LOAD_BATCH):
-                    out.extend([decode(loads(body), intern(src), 0, us) for body, src, us in batch])
+                with collector_paused():  # many small objects, no cycles
+                    cur.execute(sql)
+                    while batch := cur.fetchmany(LOAD_BATCH):
+                        out.extend(
+                            [decode(loads(body), intern(src), 0, us) for body, src, us in batch]
+                        )
             finally:
                 cur.close()
-                if paused:
-                    gc.enable()
         return out
 
     def iter_bodies(self) -> Iterator[str]:
