@@ -58,6 +58,7 @@ class Roster:
     _states: dict[str, list[State]] = field(default_factory=dict)
     _ever_in: dict[str, set[str]] = field(default_factory=dict)
     _kind_cache: dict[tuple[str | None, tuple[str, ...]], str | None] = field(default_factory=dict)
+    _fixed: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
@@ -89,6 +90,12 @@ class Roster:
             roster._states.setdefault(pid, []).append(new)
             if new.unit:
                 roster._ever_in.setdefault(new.unit, set()).add(pid)
+        roster._fixed = {  # most people never change: their unit without a search
+            pid: (times[0], states[0].unit)
+            for pid, times in roster._times.items()
+            if len(times) == 1
+            for states in (roster._states[pid],)
+        }
         return roster
 
     def persons(self) -> list[str]:
@@ -105,6 +112,9 @@ class Roster:
 
     def unit_at(self, pid: str, t: datetime) -> str | None:
         """The unit the person is in at ``t`` (None if not on the roster)."""
+        fixed = self._fixed.get(pid)
+        if fixed is not None:
+            return fixed[1] if fixed[0] <= t else None
         times = self._times.get(pid)  # state_at, inlined: called for most events
         if not times:
             return None
