@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 def void_ids(events: Sequence[Event], vocab: Vocabulary) -> set[str]:
     """Ids voided by retractions; a retracted retraction voids nothing."""
-    voids = [e for e in events if vocab.types[e.type].voids]
+    kinds = {name for name, spec in vocab.types.items() if spec.voids}
+    voids = [e for e in events if e.type in kinds]
     voided: set[str] = set()
     for ev in sorted(voids, key=Event.sort_key, reverse=True):
         if ev.id not in voided:

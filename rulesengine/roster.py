@@ -64,7 +64,8 @@ class Roster:
     def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
         """The roster from roster events (any order; applied by time, then id)."""
         roster = cls()
-        ops = [(vocab.types[e.type].roster, e) for e in events if vocab.types[e.type].roster]
+        kinds = {name: spec.roster for name, spec in vocab.types.items() if spec.roster}
+        ops = [(kinds[e.type], e) for e in events if e.type in kinds]
         ranks = vocab.ranks()
         for op, ev in sorted(ops, key=lambda p: (p[1].at, ranks[p[1].type], p[1].id)):
             d = ev.data
