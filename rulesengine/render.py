@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from wcwidth import wcswidth
 
+from rulesengine.gcpause import collector_paused
 from rulesengine.results import Result
 
 
@@ -160,6 +161,7 @@ def result_document(result: Result, explain: bool = False) -> dict[str, Any]:
     return doc
 
 
+@collector_paused()  # a year with explanations is millions of small containers, no cycles
 def render_json(result: Result, explain: bool = False) -> str:
     """The evaluation as canonical JSON text (ends with a newline).
 
