@@ -9,7 +9,7 @@ evaluated period.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -214,19 +214,29 @@ def evaluate_many(
     """Evaluate several periods over the same events, sharing the indexes and look-backs.
 
     Gives exactly the results of :func:`evaluate` for each period, in the order given."""
-    mains = [_main_policy(policies, p, forced) for p in periods]
-    if not mains:
+    if not periods:
         return []
+    mains, policy_for, ctx = _prepare(policies, events, periods, forced)
+    with ctx:
+        return [
+            _evaluate_period(ctx, main, period, policy_for)
+            for main, period in zip(mains, periods, strict=True)
+        ]
+
+
+def _prepare(
+    policies: PolicySet, events: Sequence[Event], periods: Sequence[Period], forced: Policy | None
+) -> tuple[list[Policy], Callable[[Period], Policy | None], Context]:
+    """The main policy of each period (a :class:`PeriodError` when one has none), the policy
+    of any month (``forced`` everywhere when given), and the context of ``events``."""
+    mains = [_main_policy(policies, p, forced) for p in periods]
 
     def policy_for(p: Period) -> Policy | None:
         return forced if forced is not None else policies.in_force(p)
 
     first = mains[0]
-    with Context.build(first.vocabulary, events, policy_for, first.family, first.timezone) as ctx:
-        return [
-            _evaluate_period(ctx, main, period, policy_for)
-            for main, period in zip(mains, periods, strict=True)
-        ]
+    ctx = Context.build(first.vocabulary, events, policy_for, first.family, first.timezone)
+    return mains, policy_for, ctx
 
 
 def _period_scores(
@@ -262,16 +272,27 @@ def _previous_ranks(
 ) -> dict[str, int] | None:
     """Ranks of the ranking rule ``name`` in the period before ``period``, under the policy in
     force then (None when no such policy or rule)."""
+    found = _previous(ctx, name, period, policy_for)
+    if found is None:
+        return None
+    pol, rule, before, scores = found
+    return {r.subject: r.rank for r in _ranking_rows(ctx, pol, rule, before, scores)}
+
+
+def _previous(
+    ctx: Context, name: str, period: Period, policy_for: Any
+) -> tuple[Policy, ranking.RankingRule, Period, _Scores] | None:
+    """The policy, ranking rule ``name`` and scores of the period before ``period`` (None when
+    that period has no policy, no such ranking of its kind, or no main policy)."""
     before = period.previous()
     pol = policy_for(before)
     rule = pol.rule(name) if pol else None
     if not isinstance(rule, ranking.RankingRule) or before.kind not in rule.periods:
         return None
     try:
-        scores = _period_scores(ctx, pol, before, policy_for, {})
+        return pol, rule, before, _period_scores(ctx, pol, before, policy_for, {})
     except PeriodError:
         return None
-    return {r.subject: r.rank for r in _ranking_rows(ctx, pol, rule, before, scores)}
 
 
 def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
@@ -375,24 +396,18 @@ def evaluate_part(
     to recompute the improvement rules across parts: per improvement rule of the period, the
     points its ranking ranked in the period before (None when that period has no such ranking).
     """
-    mains = [_main_policy(policies, p, forced) for p in periods]
-    if not mains:
+    if not periods:
         return []
-
-    def policy_for(p: Period) -> Policy | None:
-        return forced if forced is not None else policies.in_force(p)
-
-    first = mains[0]
-    ctx = Context.build(first.vocabulary, events, policy_for, first.family, first.timezone)
+    mains, policy_for, ctx = _prepare(policies, events, periods, forced)
     out = []
-    for main, period in zip(mains, periods, strict=True):
-        result = _evaluate_period(ctx, main, period, policy_for)
-        before: dict[str, dict[str, Decimal] | None] = {}
-        for rule in main.rules:
-            if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
-                before[rule.name] = _previous_points(ctx, rule.ranking, period, policy_for)
-        out.append((result, before))
-    ctx.release()
+    with ctx:
+        for main, period in zip(mains, periods, strict=True):
+            result = _evaluate_period(ctx, main, period, policy_for)
+            before: dict[str, dict[str, Decimal] | None] = {}
+            for rule in main.rules:
+                if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
+                    before[rule.name] = _previous_points(ctx, rule.ranking, period, policy_for)
+            out.append((result, before))
     return out
 
 
@@ -401,16 +416,8 @@ def _previous_points(
 ) -> dict[str, Decimal] | None:
     """What :func:`_previous_ranks` ranks: the points of the ranking rule ``name`` in the period
     before ``period`` by subject (None when it would give None)."""
-    before = period.previous()
-    pol = policy_for(before)
-    rule = pol.rule(name) if pol else None
-    if not isinstance(rule, ranking.RankingRule) or before.kind not in rule.periods:
-        return None
-    try:
-        scores = _period_scores(ctx, pol, before, policy_for, {})
-    except PeriodError:
-        return None
-    return dict(scores.of_rule(rule.points))
+    found = _previous(ctx, name, period, policy_for)
+    return None if found is None else dict(found[3].of_rule(found[1].points))
 
 
 @collector_paused()  # millions of small objects, no cycles: see rulesengine.gcpause
@@ -426,15 +433,9 @@ def rankings_across(
     :func:`evaluate_many` computes them from the period's merged ``scores`` and, per improvement
     rule, the merged points of the period before (as :func:`evaluate_part` gives them). Only the
     roster is read from events."""
-    mains = [_main_policy(policies, p, forced) for p in periods]
-    if not mains:
+    if not periods:
         return []
-
-    def policy_for(p: Period) -> Policy | None:
-        return forced if forced is not None else policies.in_force(p)
-
-    first = mains[0]
-    ctx = Context.build(first.vocabulary, roster_events, policy_for, first.family, first.timezone)
+    mains, policy_for, ctx = _prepare(policies, roster_events, periods, forced)
 
     def ranked(pol: Policy, rule: ranking.RankingRule, p: Period, pts: dict[str, Decimal]) -> Any:
         return ranking.evaluate(ctx, rule, p, pol, {(rule.points, s): v for s, v in pts.items()})
