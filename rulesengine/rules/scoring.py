@@ -52,11 +52,19 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
     rules: dict[Period, PointsRule | None] = {}
     plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
-    month_ids: dict[Period, str] = {}
-    month_of, is_live, credit = ctx.month_of, ctx.is_live, ctx.credit
+    month_of, credit, by_id, void = ctx.month_of, ctx.credit, ctx.by_id, ctx.void
+    # the type's own credit walk goes through the piece: credit the piece found here directly
+    spec = ctx.vocab.types.get(first.on)
+    credit_field = spec.credit if spec is not None else None
     month: Period | None = None
     rule: PointsRule | None = None
     month_start = month_end = None
+    bucket: list[Scored] = []
+    month_id = ""
+    reader: Any = None
+    best_fields: tuple[str, ...] = ()
+    number_fields: tuple[str, ...] = ()
+    via: str | None = None
     for ev in ctx.by_type.get(first.on, ()):
         at = ev.at
         if month is None or not (month_start <= at < month_end):  # type: ignore[operator]
@@ -68,30 +76,37 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
                 policy = ctx.policy_for(month)
                 found = policy.rule(first.name) if policy else None
                 rule = rules[month] = found if isinstance(found, PointsRule) else None
-                month_ids[month] = month.id
+            if rule is not None:
+                plan = plans.get(id(rule))
+                if plan is None:
+                    plan = plans[id(rule)] = _plan(ctx, rule)
+                reader, best_fields, number_fields = plan
+                via = rule.via
+                bucket = by_month.setdefault(month, [])
+                month_id = month.id
         if rule is None:
             continue
         data = ev.data
-        if rule.via is not None and not is_live(data.get(rule.via, "")):
-            continue
+        piece_ref: Event | None = None
+        if via is not None:
+            ref = data.get(via, "")
+            piece_ref = by_id.get(ref)
+            if piece_ref is None or ref in void:
+                continue  # the piece is unknown or retracted
         if rule.where is not None and (
             rule.where.evaluate_values(values_for(ctx, rule, rule.where, ev)) is not True
         ):
             continue
-        plan = plans.get(id(rule))
-        if plan is None:
-            plan = plans[id(rule)] = _plan(ctx, rule)
-        reader, best_fields, number_fields = plan
         nth = None
         if number_fields:
             g = tuple(map(data.get, number_fields))
             nth = counts[g] = counts.get(g, 0) + 1
-        raw_key = (id(rule), nth, *reader(ev))
+        raw_key = (id(rule), nth, *reader(ev, piece_ref))
         found_raw = raw_cache.get(raw_key)
         if found_raw is None:
             found_raw = raw_cache[raw_key] = raw_points(ctx, rule, ev, nth)
         raw, detail = found_raw
-        if detail.get("no_row"):
+        if "no_row" in detail:
             shown = ", ".join(f"{k}={v}" for k, v in zip(rule.key, detail["key"], strict=True))
             ctx.warn(
                 month,
@@ -110,7 +125,10 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
                 best[g] = max(earlier, raw)
             else:
                 best[g] = raw
-        piece, person = credit(ev)
+        if piece_ref is not None and credit_field == via:
+            piece, person = credit(piece_ref)
+        else:
+            piece, person = credit(ev)
         if piece is not ev:
             detail["piece"] = piece.id
         if rule.credit_persons:
@@ -119,8 +137,9 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
                 detail["shared_by"] = [p for p, _ in parts]
         else:
             parts = [(person, credited)] if person else []
-        contrib = Contribution(ev.id, month_ids[month], rule.name, credited, detail)
-        by_month.setdefault(month, []).append((ev, piece, parts, contrib))
+        bucket.append(
+            (ev, piece, parts, Contribution(ev.id, month_id, rule.name, credited, detail))
+        )
     ctx.memo[key] = by_month
     return by_month
 
@@ -145,8 +164,9 @@ def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:
 
 def _fast_reader(
     ctx: Context, rule: PointsRule, names: list[str]
-) -> Callable[[Event], tuple[Any, ...]]:
-    """The values of ``names`` for an event, read with C-level map() over the field dicts."""
+) -> Callable[[Event, Event | None], tuple[Any, ...]]:
+    """The values of ``names`` for an event (and its piece, when the caller has it), read with
+    C-level map() over the field dicts."""
     plain = tuple(
         n for n in names if not n.startswith("piece.") and n not in ("type", "id", "late")
     )
@@ -158,14 +178,15 @@ def _fast_reader(
     via = rule.via or ""
     empty: dict[str, Any] = {}
 
-    def read(ev: Event) -> tuple[Any, ...]:
+    def read(ev: Event, piece: Event | None) -> tuple[Any, ...]:
         values = tuple(map(ev.data.get, plain))
         if special:
             values += tuple(getattr(ev, n) for n in special)
         if late:
             values += (is_late(ctx, rule, ev),)
         if of_piece:
-            piece = by_id.get(ev.data.get(via, ""))
+            if piece is None:
+                piece = by_id.get(ev.data.get(via, ""))
             if piece_type:
                 values += tuple(
                     (piece.type if piece is not None else None)
