@@ -49,14 +49,14 @@ class _Scores:
         self.points: dict[tuple[str, str], Decimal] = {}
         self.kinds: dict[tuple[str, str], str] = {}
         self.items: dict[tuple[str, str], list[Contribution]] = {}
-        self._index: dict[str, dict[str, Decimal]] | None = None
-        self._indexed = -1
+        self._index: dict[str, dict[str, Decimal]] | None = None  # of_rule's; reset on change
 
     def add(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
         key = (rule, subject)
         self.points[key] = self.points.get(key, ZERO) + value
         self.kinds[key] = kind
         self.items.setdefault(key, []).append(c)
+        self._index = None
 
     def merge(self, other: _Scores) -> None:
         """Add another set of scores to these."""
@@ -64,6 +64,7 @@ class _Scores:
             self.points[key] = self.points.get(key, ZERO) + value
             self.kinds[key] = other.kinds[key]
             self.items.setdefault(key, []).extend(other.items.get(key, ()))
+        self._index = None
 
     def put(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
         """Set (not add to) a subject's points, explained by one contribution."""
@@ -76,14 +77,15 @@ class _Scores:
     def zero(self, rule: str, subject: str, kind: str) -> None:
         self.points.setdefault((rule, subject), ZERO)
         self.kinds.setdefault((rule, subject), kind)
+        self._index = None
 
     def of_rule(self, rule: str) -> Mapping[str, Decimal]:
         """The points of one rule by subject (indexed once the scores are complete)."""
-        if self._index is None or self._indexed != len(self.points):
+        if self._index is None:
             index: dict[str, dict[str, Decimal]] = {}
             for (r, s), v in self.points.items():
                 index.setdefault(r, {})[s] = v
-            self._index, self._indexed = index, len(self.points)
+            self._index = index
         return self._index.get(rule, _EMPTY)  # shared: callers only read it
 
     def records(self) -> list[Score]:
@@ -440,30 +442,30 @@ def rankings_across(
     def ranked(pol: Policy, rule: ranking.RankingRule, p: Period, pts: dict[str, Decimal]) -> Any:
         return ranking.evaluate(ctx, rule, p, pol, {(rule.points, s): v for s, v in pts.items()})
 
-    names = dict(ctx.roster.names)
-    names.update({u.id: u.name for u in ctx.roster.units.values()})
-    out: list[tuple[list[RankingRow], list[Action], dict[str, str]]] = []
-    for main, period, found, prior in zip(mains, periods, scores, before, strict=True):
-        by_rule: dict[str, dict[str, Decimal]] = {}
-        for s in found:
-            by_rule.setdefault(s.rule, {})[s.subject] = s.points
-        rows: list[RankingRow] = []
-        actions: list[Action] = []
-        for rule in main.rules:
-            if isinstance(rule, ranking.RankingRule):
-                rows.extend(ranked(main, rule, period, by_rule.get(rule.points, {})))
-            elif isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
-                now_rule = main.rule(rule.ranking)
-                assert isinstance(now_rule, ranking.RankingRule)
-                pts = by_rule.get(now_rule.points, {})
-                now = {r.subject: r.rank for r in ranked(main, now_rule, period, pts)}
-                ranks: dict[str, int] = {}
-                earlier, pol = prior.get(rule.name), policy_for(period.previous())
-                old_rule = pol.rule(rule.ranking) if pol else None
-                if earlier is not None and pol and isinstance(old_rule, ranking.RankingRule):
-                    old = ranked(pol, old_rule, period.previous(), earlier)
-                    ranks = {r.subject: r.rank for r in old}
-                actions.extend(ranking.improvements(ctx, rule, period, main, ranks, now))
-        out.append((rows, actions, names))
-    ctx.release()
+    with ctx:  # released also on an error
+        names = dict(ctx.roster.names)
+        names.update({u.id: u.name for u in ctx.roster.units.values()})
+        out: list[tuple[list[RankingRow], list[Action], dict[str, str]]] = []
+        for main, period, found, prior in zip(mains, periods, scores, before, strict=True):
+            by_rule: dict[str, dict[str, Decimal]] = {}
+            for s in found:
+                by_rule.setdefault(s.rule, {})[s.subject] = s.points
+            rows: list[RankingRow] = []
+            actions: list[Action] = []
+            for rule in main.rules:
+                if isinstance(rule, ranking.RankingRule):
+                    rows.extend(ranked(main, rule, period, by_rule.get(rule.points, {})))
+                elif isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
+                    now_rule = main.rule(rule.ranking)
+                    assert isinstance(now_rule, ranking.RankingRule)
+                    pts = by_rule.get(now_rule.points, {})
+                    now = {r.subject: r.rank for r in ranked(main, now_rule, period, pts)}
+                    ranks: dict[str, int] = {}
+                    earlier, pol = prior.get(rule.name), policy_for(period.previous())
+                    old_rule = pol.rule(rule.ranking) if pol else None
+                    if earlier is not None and pol and isinstance(old_rule, ranking.RankingRule):
+                        old = ranked(pol, old_rule, period.previous(), earlier)
+                        ranks = {r.subject: r.rank for r in old}
+                    actions.extend(ranking.improvements(ctx, rule, period, main, ranks, now))
+            out.append((rows, actions, names))
     return out

@@ -166,6 +166,10 @@ class Expression:
                 f"{self.file}:{self.line}:{self.column}: E210: expression '{self.source}' failed "
                 f"with {shown or 'no inputs'}: {exc}"
             ) from exc
+        finally:
+            # the evaluator's table of its own bound methods is a reference cycle; emptied, the
+            # evaluator is freed at once (evaluation runs with the cyclic collector paused)
+            evaluator.nodes.clear()
 
 
 def _hashable(value: Any) -> Any:

@@ -371,7 +371,9 @@ def _run(job: Job, plan: Plan, events: Sequence[Event]) -> list[Result]:
     mp, children = multiprocessing.get_context("fork"), list[tuple[Any, Any]]()
     for stream in (sys.stdout, sys.stderr):  # else each child writes what is buffered again
         getattr(stream, "flush", int)()
-    gc.freeze()  # no process's collector walks the events again (nor touches their pages)
+    frozen = gc.get_freeze_count() == 0  # a caller's own frozen objects stay frozen
+    if frozen:
+        gc.freeze()  # no process's collector walks the events again (nor touches their pages)
     try:
         try:
             for index in range(1, len(plan.parts)):
@@ -396,7 +398,8 @@ def _run(job: Job, plan: Plan, events: Sequence[Event]) -> list[Result]:
                     raise Serial(out)
             return _merge(job, plan, counts, [out for out in outs if not isinstance(out, str)])
     finally:
-        gc.unfreeze()
+        if frozen:
+            gc.unfreeze()
         for proc, _ in children:
             if proc.is_alive():
                 proc.terminate()

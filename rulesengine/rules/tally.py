@@ -150,13 +150,17 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
     counted = {s: grouped.get(s, []) for s in subjects}
     wants_days = rule.reads_days
     day_of = _day_reader(period, policy.timezone)
+    by_ends = period.kind == "month"
     out = {}
     minimums: dict[str | None, Decimal | None] = {}
     for s, items in counted.items():
-        # items are in time order: the first and last days are those of the ends
-        first, last_day = (
-            (day_of(items[0].at), day_of(items[-1].at)) if wants_days and items else (0, 0)
-        )
+        first = last_day = 0
+        if wants_days and items:
+            if by_ends:  # in time order, and within a month the day only rises: the ends
+                first, last_day = day_of(items[0].at), day_of(items[-1].at)
+            else:  # a quarter or a year: the day of month goes up and down
+                days = [day_of(e.at) for e in items]
+                first, last_day = min(days), max(days)
         unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
         uid = unit.id if unit is not None else None
         if uid not in minimums:
@@ -238,13 +242,17 @@ def streaks(ctx: Context, name: str, period: Period) -> dict[str, int]:
         return found  # type: ignore[no-any-return]
     chain: list[Period] = []
     p = period
-    # before the first event nobody is on the roster, so no streak reaches further back
+    # A period that ends by the first event has nobody on the roster, and one without a policy
+    # has no rule: its streaks are none, so the chain stops there (each period in the time zone
+    # of its own policy, which may differ between versions).
     first = ctx.events[0].at if ctx.events else None
     while len(chain) < MAX_STREAK and ("streaks", name, p) not in ctx.memo:
         chain.append(p)
-        if first is None or p.bounds(ctx.timezone)[0] <= first:
+        before = p.previous()
+        pol = ctx.policy_for(before)
+        if first is None or pol is None or before.bounds(pol.timezone)[1] <= first:
             break
-        p = p.previous()
+        p = before
     for p in reversed(chain):
         policy = ctx.policy_for(p)
         rule = policy.rule(name) if policy else None
