@@ -163,7 +163,9 @@ def answers(ctx: Context, rule: DeadlineRule, task: Event) -> list[Event]:
     if index is None:
         index = {}
         for ev in ctx.by_type.get(rule.answer.type, ()):
-            index.setdefault(ev.data.get(rule.link), []).append(ev)
+            task_id = ev.data.get(rule.link)
+            if task_id is not None:  # most pieces answer no task
+                index.setdefault(task_id, []).append(ev)
         ctx.memo[index_key] = index
     out = []
     for ev in index.get(task.id, ()):
