@@ -17,7 +17,7 @@ import hashlib
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -233,8 +233,9 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
     raise LineError("E309", f"unsupported field type '{ftype}'", name)  # pragma: no cover
 
 
-_KEEP, _TIME, _PERSONS, _INTERN, _DROP = range(5)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TIME, _PERSONS, _INTERN, _DROP = range(4)
+_ABSENT = object()
+_EXACT_FLOAT_MICROS = 4_102_444_800_000_000  # 2100-01-01: below, float seconds are exact
 
 
 class TrustedDecoder:
@@ -249,32 +250,36 @@ class TrustedDecoder:
     """
 
     def __init__(self, vocab: Vocabulary, keep_text: frozenset[str] | None = None) -> None:
-        self.plans: dict[str, tuple[Any, dict[str, int]]] = {}
+        # per type: its shared name, and the fields that need work, with what to do
+        self.plans: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
         for name, spec in vocab.types.items():
-            plan: dict[str, int] = {}
+            steps: list[tuple[str, int]] = []
             for fname, fs in spec.fields.items():
                 if fs.type == "timestamp":
-                    plan[fname] = _TIME
+                    steps.append((fname, _TIME))
                 elif fs.type == "persons":
-                    plan[fname] = _PERSONS
+                    steps.append((fname, _PERSONS))
                 elif fs.type in _SHARED:
-                    plan[fname] = _INTERN
+                    steps.append((fname, _INTERN))
                 elif fs.type == "text" and keep_text is not None and spec.roster is None:
-                    plan[fname] = _KEEP if fname in keep_text else _DROP
-                else:
-                    plan[fname] = _KEEP
-            self.plans[name] = (sys.intern(name), plan)
-        self.zones: dict[str, tuple[Any, datetime]] = {}  # offset text: zone, 1970 in it
+                    if fname not in keep_text:
+                        steps.append((fname, _DROP))
+            self.plans[name] = (sys.intern(name), tuple(steps))
+        self.zones: dict[str, Any] = {}  # offset text: the shared zone
 
     def _time(self, text: str, micros: int | None = None) -> datetime:
         """``text`` as an aware time; with ``micros`` (the same instant, microseconds since
-        1970 UTC, as the store keeps it) in the shared zone of its offset without parsing."""
-        found = self.zones.get(text[-6:])
-        if found is not None and micros is not None:
-            return found[1] + timedelta(microseconds=micros)
+        1970 UTC, as the store keeps it) in the shared zone of its offset without parsing.
+        (From a float of seconds: exact to the microsecond for 1970-2099, where a double's
+        rounding error stays under half a microsecond.)"""
+        zone = self.zones.get(text[-6:])
+        if zone is not None and micros is not None and 0 <= micros < _EXACT_FLOAT_MICROS:
+            return datetime.fromtimestamp(micros / 1e6, zone)
         at = datetime.fromisoformat(text)
-        if found is None and text[-6] in "+-" and at.tzinfo is not None:
-            self.zones[text[-6:]] = (at.tzinfo, _EPOCH.astimezone(at.tzinfo))
+        if zone is None and text[-6] in "+-" and at.tzinfo is not None:
+            self.zones[text[-6:]] = at.tzinfo
+        elif zone is not None and at.tzinfo is not zone:
+            at = at.replace(tzinfo=zone)  # same offset: the shared object
         return at
 
     def __call__(
@@ -282,13 +287,12 @@ class TrustedDecoder:
     ) -> Event:
         """The event of one stored document (the document is consumed)."""
         eid = doc.pop("id")
-        etype, plan = self.plans[doc.pop("type")]
+        etype, steps = self.plans[doc.pop("type")]
         at = self._time(doc.pop("at"), micros)
-        for name in list(doc):
-            how = plan[name]
-            if how == _KEEP:
+        for name, how in steps:
+            value = doc.get(name, _ABSENT)
+            if value is _ABSENT:
                 continue
-            value = doc[name]
             if how == _INTERN:
                 if type(value) is str:
                     doc[name] = sys.intern(value)

@@ -1,0 +1,37 @@
+"""The store's decoder gives the same times as parsing the text, to the microsecond.
+
+It builds event times from the stored microseconds (``at_us``) in one shared zone object per
+offset instead of parsing each text; the result must equal the parsed time, offset included.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+from rulesengine.events import TrustedDecoder
+from rulesengine.policy import load_policy_set
+from rulesengine.store.store import micros
+from tests.conftest import POLICIES
+
+
+def test_times_from_microseconds_equal_the_parsed_text() -> None:
+    vocab = load_policy_set(POLICIES / "county-department").policies[0].vocabulary
+    decode = TrustedDecoder(vocab)
+    rnd = random.Random(7)
+    zones = [timezone(timedelta(hours=8)), UTC, timezone(-timedelta(hours=5, minutes=30))]
+    zones.append(timezone(timedelta(hours=9, minutes=30)))
+    for i in range(20000):
+        zone = zones[i % len(zones)]
+        us = rnd.randrange(0, 4_102_444_800_000_000) if i % 7 else rnd.choice([0, 1, 999_999])
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+        text = at.astimezone(zone).isoformat()
+        doc = {"id": f"r{i}", "type": "retraction", "at": text, "ref": "x"}
+        got = decode(doc, "s", 0, micros(datetime.fromisoformat(text))).at
+        assert got == datetime.fromisoformat(text) and got.isoformat() == text, text
+    # beyond 2100 the text is parsed: still exact, and still one zone object per offset
+    text = "2150-06-30T23:59:59.999999+08:00"
+    far = micros(datetime.fromisoformat(text))
+    late = decode({"id": "z", "type": "retraction", "at": text, "ref": "x"}, "s", 0, far).at
+    again = decode({"id": "y", "type": "retraction", "at": text, "ref": "x"}).at
+    assert late.isoformat() == text and late.tzinfo is again.tzinfo
