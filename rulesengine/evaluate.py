@@ -30,6 +30,7 @@ from rulesengine.results import (
     Result,
     Score,
     Warning,
+    score_order,
 )
 from rulesengine.roster import end_instant
 from rulesengine.rules import deadline, payment, points, ranking, scoring, share, tally, total
@@ -91,14 +92,10 @@ class _Scores:
     def records(self) -> list[Score]:
         """Every score, by rule, then persons before units, then kind and subject."""
         kinds, items = self.kinds, self.items
-        order = sorted(
-            (r, kinds[key] != "person", kinds[key], s, key)
-            for key in self.points
-            for r, s in (key,)
-        )
+        order = sorted((score_order(r, kinds[(r, s)], s), (r, s)) for r, s in self.points)
         return [
-            Score(r, s, kind, self.points[key], tuple(items.get(key, ())))
-            for r, _, kind, s, key in order
+            Score(key[0], key[1], kinds[key], self.points[key], tuple(items.get(key, ())))
+            for _, key in order
         ]
 
 
@@ -360,8 +357,8 @@ def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any
         scores=tuple(scores.records()),
         rankings=tuple(rankings),
         actions=tuple(actions),
-        payments=tuple(sorted(payments, key=lambda p: (p.rule, p.person))),
-        warnings=tuple(sorted(warnings, key=lambda w: (w.code, w.event, w.message, w.rule))),
+        payments=tuple(sorted(payments, key=Payment.sort_key)),
+        warnings=tuple(sorted(warnings, key=Warning.sort_key)),
         grades=tuple(grades),
         labels=main.labels(),
         names=names,

@@ -87,6 +87,11 @@ def parse_time(value: Any, field_name: str) -> datetime:
             field_name,
             "add the offset, e.g. +08:00 for Beijing time",
         )
+    return in_shared_zone(at)
+
+
+def in_shared_zone(at: datetime) -> datetime:
+    """``at`` with the one time zone object of its UTC offset (see ``_ZONES``)."""
     zone = at.tzinfo
     shared = _ZONES.setdefault(zone, zone)
     return at if shared is zone else at.replace(tzinfo=shared)
@@ -275,11 +280,9 @@ class TrustedDecoder:
         zone = self.zones.get(text[-6:])
         if zone is not None and micros is not None and 0 <= micros < _EXACT_FLOAT_MICROS:
             return datetime.fromtimestamp(micros / 1e6, zone)
-        at = datetime.fromisoformat(text)
-        if zone is None and text[-6] in "+-" and at.tzinfo is not None:
+        at = in_shared_zone(datetime.fromisoformat(text))
+        if zone is None and text[-6] in "+-":
             self.zones[text[-6:]] = at.tzinfo
-        elif zone is not None and at.tzinfo is not zone:
-            at = at.replace(tzinfo=zone)  # same offset: the shared object
         return at
 
     def __call__(
@@ -303,17 +306,6 @@ class TrustedDecoder:
             else:
                 doc[name] = tuple(sys.intern(v) for v in value)
         return Event(eid, etype, at, doc, source, line)
-
-
-def trusted_event(
-    doc: dict[str, Any],
-    vocab: Vocabulary,
-    source: str = "",
-    line: int = 0,
-    keep_text: frozenset[str] | None = None,
-) -> Event:
-    """One stored document as an event (see :class:`TrustedDecoder`, which is faster for many)."""
-    return TrustedDecoder(vocab, keep_text)(doc, source, line)
 
 
 _SHARED = frozenset(("enum", "person", "unit"))

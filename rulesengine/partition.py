@@ -30,7 +30,7 @@ from rulesengine.events import Event
 from rulesengine.gcpause import collector_paused
 from rulesengine.periods import Period
 from rulesengine.policy import Policy, PolicySet
-from rulesengine.results import Action, Result, Score, Warning
+from rulesengine.results import Action, Payment, Result, Score, Warning
 from rulesengine.rules import payment, points, ranking
 from rulesengine.vocabulary import Vocabulary
 
@@ -436,10 +436,6 @@ def _part(job: Job, plan: Plan, index: int) -> list[PartOut] | str:
         return f"part {index + 1} failed: {type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def _score_order(s: Score) -> tuple[str, bool, str, str]:
-    return (s.rule, s.subject_kind != "person", s.subject_kind, s.subject)
-
-
 def _counts(job: Job, vocab: Vocabulary, events: Sequence[Event]) -> list[tuple[int, int]]:
     """Per period, the live events before its end and the void ones (as the serial run counts)."""
     void = void_ids(events, vocab)
@@ -455,7 +451,9 @@ def _merge(
     """One result per period, as the serial run gives it."""
     periods = range(len(job.periods))
     results = [[out[i][0] for out in outs] for i in periods]
-    scores = [sorted((s for r in results[i] for s in r.scores), key=_score_order) for i in periods]
+    scores = [
+        sorted((s for r in results[i] for s in r.scores), key=Score.sort_key) for i in periods
+    ]
     before: list[Before] = [{} for _ in periods]
     for i, out in ((i, out) for i in periods for out in outs):
         for name, pts in out[i][1].items():
@@ -470,7 +468,7 @@ def _merge(
         grades = sorted(
             (g for r in parts for g in r.grades), key=lambda g: (order[g.rule], g.subject)
         )
-        paid = sorted((p for r in parts for p in r.payments), key=lambda p: (p.rule, p.person))
+        paid = sorted((p for r in parts for p in r.payments), key=Payment.sort_key)
         warned: set[Warning] = {w for r in parts for w in r.warnings}
         merged.append(
             replace(
@@ -479,7 +477,7 @@ def _merge(
                 rankings=tuple(rows),
                 actions=tuple(sorted(actions, key=Action.sort_key)),
                 payments=tuple(paid),
-                warnings=tuple(sorted(warned, key=lambda w: (w.code, w.event, w.message, w.rule))),
+                warnings=tuple(sorted(warned, key=Warning.sort_key)),
                 grades=tuple(grades),
                 names=names,
                 events_considered=counts[i][0],

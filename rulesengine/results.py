@@ -33,6 +33,15 @@ class Score:
     points: Decimal
     contributions: tuple[Contribution, ...] = ()
 
+    def sort_key(self) -> tuple[str, bool, str, str]:
+        """Results list scores by rule, then persons before units, then kind and subject."""
+        return score_order(self.rule, self.subject_kind, self.subject)
+
+
+def score_order(rule: str, subject_kind: str, subject: str) -> tuple[str, bool, str, str]:
+    """:meth:`Score.sort_key` from the parts (to sort before the scores are made)."""
+    return (rule, subject_kind != "person", subject_kind, subject)
+
 
 @dataclass(frozen=True, slots=True)
 class RankingRow:
@@ -83,6 +92,10 @@ class Payment:
     count: int
     events: tuple[str, ...] = ()
 
+    def sort_key(self) -> tuple[str, str]:
+        """Results list payments by rule, then person."""
+        return (self.rule, self.person)
+
 
 @dataclass(frozen=True, slots=True)
 class Grade:
@@ -104,6 +117,10 @@ class Warning:
     message: str
     rule: str = ""
     event: str = ""
+
+    def sort_key(self) -> tuple[str, str, str, str]:
+        """Results list warnings by code, event, message, then rule (every field: decision 24)."""
+        return (self.code, self.event, self.message, self.rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,23 +15,9 @@ import gc
 from pathlib import Path
 
 from rulesengine.errors import Collector
-from rulesengine.evaluate import evaluate
 from rulesengine.expressions import compile_expression
-from rulesengine.loading import read_events
-from rulesengine.periods import parse_period
 from rulesengine.policy import load_policy_set
-from tests.conftest import copy_policies, edit
-
-UNITS = [
-    '{"id":"u1","type":"unit_created","at":"AT","unit":"dept","name":"D","kind":"department"}',
-    '{"id":"u2","type":"unit_created","at":"AT","unit":"s1","name":"S","kind":"section",'
-    '"parent":"dept"}',
-]
-
-
-def _write(path: Path, lines: list[str]) -> str:
-    path.write_text("\n".join(lines) + "\n", "utf-8")
-    return str(path)
+from tests.conftest import Stream, copy_policies, edit
 
 
 def test_quarterly_first_day_is_the_earliest_day_of_month(tmp_path: Path) -> None:
@@ -42,28 +28,17 @@ def test_quarterly_first_day_is_the_earliest_day_of_month(tmp_path: Path) -> Non
         "    label: 报送及时性\n    period: quarter\n",
     )
     policies = load_policy_set(family)
-    at = "2023-01-01T00:00:00+08:00"
-    stream = _write(
-        tmp_path / "s.jsonl",
-        [line.replace("AT", at) for line in UNITS]
-        + [
-            f'{{"id":"j1","type":"person_joined","at":"{at}","person":"a","name":"A",'
-            '"unit":"s1","role":"staff"}',
-            '{"id":"x1","type":"submission","at":"2023-01-27T10:00:00+08:00","author":"a",'
-            '"category":"problem","title":"t"}',
-            '{"id":"x2","type":"submission","at":"2023-02-03T10:00:00+08:00","author":"a",'
-            '"category":"problem","title":"t"}',
-        ],
-    )
-    batch = read_events([stream], policies.policies[0].vocabulary)
-    assert not batch.rejects
-    result = evaluate(policies, batch.events, parse_period("2023-Q1"))
+    stream = Stream()
+    stream.department()
+    stream.person("a", "s1")
+    stream.submit("a", "2023-01-27T10:00")
+    stream.submit("a", "2023-02-03T10:00", id="x2")
+    result = stream.evaluate(policies, "2023-Q1")
     # first_day = min(27, 3) = 3, not above 25: no warning
     assert [a for a in result.actions if a.rule == "timeliness"] == []
     # and the late day alone does warn: only the 27 January piece
-    batch = read_events([stream], policies.policies[0].vocabulary)
-    only_late = [e for e in batch.events if e.id != "x2"]
-    warned = [a for a in evaluate(policies, only_late, parse_period("2023-Q1")).actions]
+    stream.lines = [line for line in stream.lines if line["id"] != "x2"]
+    warned = stream.evaluate(policies, "2023-Q1").actions
     assert [(a.rule, a.subject) for a in warned if a.rule == "timeliness"] == [("timeliness", "a")]
 
 
@@ -90,22 +65,14 @@ def test_streak_reaches_into_a_version_with_another_time_zone(tmp_path: Path) ->
         path = family / name
         path.write_text(path.read_text("utf-8").rstrip("\n") + "\n" + UNIT_PLANS, "utf-8")
     policies = load_policy_set(family)
-    at = "2023-12-01T03:00:00+08:00"  # 30 November 19:00 UTC: November counts under 2023's UTC
-    stream = _write(
-        tmp_path / "s.jsonl",
-        [line.replace("AT", at) for line in UNITS]
-        + [
-            f'{{"id":"j1","type":"person_joined","at":"{at}","person":"h","name":"H",'
-            '"unit":"s1","role":"section_head"}',
-        ],
-    )
-    batch = read_events([stream], policies.policies[0].vocabulary)
-    assert not batch.rejects
-    result = evaluate(policies, batch.events, parse_period("2024-01"))
-    found = [a for a in result.actions if a.rule == "unit_plans"]
-    # below in November 2023 (UTC), December 2023 (UTC) and January 2024: a streak of 3
+    stream = Stream()
+    stream.department("2023-12-01T03:00")  # 30 November 19:00 UTC: November under 2023's UTC
+    stream.submit("h1", "2024-01-10T10:00")
+    found = [a for a in stream.evaluate(policies, "2024-01").actions if a.rule == "unit_plans"]
+    # each section below in November 2023 (UTC), December 2023 (UTC) and January 2024: 3
     assert [(a.action, a.subject, a.explanation["streak"]) for a in found] == [
-        ("topic_plan_missing", "s1", 3)
+        ("topic_plan_missing", "s1", 3),
+        ("topic_plan_missing", "s2", 3),
     ]
 
 
