@@ -6,9 +6,10 @@
     python -m bench.evaluate --people 10000 --moves-in-department --workers 2
 
 Prints, in this order (peak memory only grows): the time to evaluate one month (December) from
-the store; when it generated the stream, the time to ingest its last day (held back until then)
-and to re-evaluate December after it; then the load time (reading the store), the evaluation
-time of all 17 periods, events/s and peak memory.
+the store (in full, storing its checkpoints, as `rulesengine evaluate` does); when it generated
+the stream, the time to ingest its last day (held back until then) and to re-evaluate December
+after it (resumed from December's checkpoint; ``--no-checkpoints``: in full again); then the
+load time (reading the store), the evaluation time of all 17 periods, events/s and peak memory.
 With ``--workers N`` the periods are evaluated by ``evaluate_partitioned`` (split by department,
 the generated streams' top-level units); it says so when it evaluated serially, and peak memory
 is given for this process and for the largest worker process. The generator moves a few people
@@ -31,6 +32,7 @@ import orjson
 from bench.generate import generate
 from bench.ingest import ROOT, machine
 from rulesengine.formats import read_records
+from rulesengine.incremental import evaluate_stored
 from rulesengine.partition import evaluate_partitioned
 from rulesengine.periods import Period, parse_period
 from rulesengine.policy import PolicySet, load_policy_set
@@ -76,6 +78,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="when generating: keep every move inside the person's department",
     )
+    ap.add_argument(
+        "--no-checkpoints",
+        dest="checkpoints",
+        action="store_false",
+        help="evaluate months from every event (no checkpoints read or stored)",
+    )
     args = ap.parse_args(argv)
     policies = load_policy_set(ROOT / "policies" / "county-department")
     vocab = policies.policies[0].vocabulary
@@ -94,19 +102,19 @@ def main(argv: list[str] | None = None) -> None:
         store = Store(db)
         base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         month = parse_period("2023-12")
-        n, secs = one_month(store, policies, month, args.workers)
+        n, secs, how = one_month(store, policies, month, args.workers, args.checkpoints)
         print(
             f"evaluate one month ({month.id}) from the store: {n:,} events read, {secs:.1f} s "
-            f"({n / secs:,.0f} events/s); peak memory {peak_mib()[0]:,.0f} MiB"
+            f"({n / secs:,.0f} events/s; {how}); peak memory {peak_mib()[0]:,.0f} MiB"
         )
         if last_day is not None:
             t0 = time.perf_counter()
             report = store.ingest(str(last_day), read_records(last_day, vocab), vocab)
             t1 = time.perf_counter()
-            n, secs = one_month(store, policies, month, args.workers)
+            n, secs, how = one_month(store, policies, month, args.workers, args.checkpoints)
             print(
-                f"ingest one more day ({report.accepted:,} events): {t1 - t0:.1f} s; then "
-                f"re-evaluate {month.id}: {secs:.1f} s ({n:,} events read)"
+                f"ingest one more day ({report.accepted:,} events): {t1 - t0:.2f} s; then "
+                f"re-evaluate {month.id}: {secs:.2f} s ({n:,} events read; {how})"
             )
         t0 = time.perf_counter()
         events = store.load_events(
@@ -133,14 +141,14 @@ def main(argv: list[str] | None = None) -> None:
         store.close()
 
 
-def one_month(store: Store, policies: PolicySet, month: Period, workers: int) -> tuple[int, float]:
-    """Read what evaluating ``month`` needs from the store and evaluate it, as `rulesengine
-    evaluate --period` does: (events read, seconds)."""
-    vocab = policies.policies[0].vocabulary
+def one_month(
+    store: Store, policies: PolicySet, month: Period, workers: int, checkpoints: bool = True
+) -> tuple[int, float, str]:
+    """Evaluate ``month`` from the store as `rulesengine evaluate --period` does (resuming from
+    a checkpoint when one is valid): (events read, seconds, how it was evaluated)."""
     t0 = time.perf_counter()
-    events = store.load_events(vocab, month.bounds("Asia/Shanghai")[1], policies.names_read())
-    evaluate_partitioned(policies, events, [month], workers)
-    return len(events), time.perf_counter() - t0
+    done = evaluate_stored(store, policies, month, None, workers, checkpoints)
+    return done.events_read, time.perf_counter() - t0, done.how
 
 
 if __name__ == "__main__":

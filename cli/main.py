@@ -19,6 +19,7 @@ import click
 
 from rulesengine.errors import Diagnostic, RulesEngineError
 from rulesengine.formats import read_records, roster_records
+from rulesengine.incremental import evaluate_stored
 from rulesengine.loading import load_policies, read_events
 from rulesengine.partition import evaluate_partitioned
 from rulesengine.periods import parse_period
@@ -183,6 +184,13 @@ def open_store(db: str | None) -> Store:
     help="Evaluate on N processes, split by top-level unit: the same output (evaluated "
     "serially, with a note, when a split would not be exact).",
 )
+@click.option(
+    "--checkpoints/--no-checkpoints",
+    default=True,
+    show_default=True,
+    help="From the store, resume a month from its stored checkpoint when still valid, and "
+    "store checkpoints after evaluating a month in full (the same output either way).",
+)
 @db_option
 @handle_errors
 def evaluate(
@@ -195,6 +203,7 @@ def evaluate(
     explain: bool,
     strict: bool,
     workers: int,
+    checkpoints: bool,
     db: str | None,
 ) -> None:
     """Evaluate one period: scores, rankings, actions and warnings.
@@ -202,8 +211,8 @@ def evaluate(
     Reads the store unless --events is given."""
     target = parse_period(period)
     policies, forced_policy = load_policies(policies_dir or default_policies(), family, forced)
-    first = policies.policies[0]
-    vocab = first.vocabulary
+    what_if = forced_policy if isinstance(forced_policy, Policy) else None
+    vocab = policies.policies[0].vocabulary
     rejected = 0
     if events_files:
         batch = read_events(list(events_files), vocab)
@@ -212,22 +221,15 @@ def evaluate(
         click.echo(f"events: {batch.summary()}", err=True)
         events = batch.events
         rejected = len(batch.rejects)
+        results, serial = evaluate_partitioned(policies, events, [target], workers, what_if)
     else:
         store = open_store(db)
         try:
-            events = store.load_events(
-                vocab, target.bounds(first.timezone)[1], policies.names_read()
-            )
+            done = evaluate_stored(store, policies, target, what_if, workers, checkpoints)
         finally:
             store.close()
-        click.echo(f"events: {len(events)} read from the store", err=True)
-    results, serial = evaluate_partitioned(
-        policies,
-        events,
-        [target],
-        workers,
-        forced_policy if isinstance(forced_policy, Policy) else None,
-    )
+        click.echo(f"events: {done.events_read} read from the store ({done.how})", err=True)
+        results, serial = [done.result], done.serial
     if serial is not None and workers > 1:
         click.echo(f"note: evaluated serially: {serial}", err=True)
     result = results[0]

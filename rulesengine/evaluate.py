@@ -271,27 +271,36 @@ def _previous_ranks(
 ) -> dict[str, int] | None:
     """Ranks of the ranking rule ``name`` in the period before ``period``, under the policy in
     force then (None when no such policy or rule)."""
-    found = _previous(ctx, name, period, policy_for)
-    if found is None:
+    pts = previous_points(ctx, name, period, policy_for)
+    if pts is None:
         return None
-    pol, rule, before, scores = found
-    return {r.subject: r.rank for r in _ranking_rows(ctx, pol, rule, before, scores)}
+    before = period.previous()
+    pol = policy_for(before)
+    rule = pol.rule(name)
+    unit_points = {(rule.points, s): v for s, v in pts.items()}
+    return {r.subject: r.rank for r in ranking.evaluate(ctx, rule, before, pol, unit_points)}
 
 
-def _previous(
+def previous_points(
     ctx: Context, name: str, period: Period, policy_for: Any
-) -> tuple[Policy, ranking.RankingRule, Period, _Scores] | None:
-    """The policy, ranking rule ``name`` and scores of the period before ``period`` (None when
-    that period has no policy, no such ranking of its kind, or no main policy)."""
+) -> dict[str, Decimal] | None:
+    """The points the ranking rule ``name`` ranked in the period before ``period``, by subject,
+    under the policy in force then (None when that period has no policy, no such ranking of its
+    kind, or no main policy). Memoised; a resumed evaluation finds it in its checkpoint."""
+    key = ("previous", name, period)
+    if key in ctx.memo:
+        return ctx.memo[key]  # type: ignore[no-any-return]
     before = period.previous()
     pol = policy_for(before)
     rule = pol.rule(name) if pol else None
-    if not isinstance(rule, ranking.RankingRule) or before.kind not in rule.periods:
-        return None
-    try:
-        return pol, rule, before, _period_scores(ctx, pol, before, policy_for, {})
-    except PeriodError:
-        return None
+    found: dict[str, Decimal] | None = None
+    if isinstance(rule, ranking.RankingRule) and before.kind in rule.periods:
+        try:
+            found = dict(_period_scores(ctx, pol, before, policy_for, {}).of_rule(rule.points))
+        except PeriodError:
+            found = None
+    ctx.memo[key] = found
+    return found
 
 
 def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
@@ -405,18 +414,9 @@ def evaluate_part(
             before: dict[str, dict[str, Decimal] | None] = {}
             for rule in main.rules:
                 if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
-                    before[rule.name] = _previous_points(ctx, rule.ranking, period, policy_for)
+                    before[rule.name] = previous_points(ctx, rule.ranking, period, policy_for)
             out.append((result, before))
     return out
-
-
-def _previous_points(
-    ctx: Context, name: str, period: Period, policy_for: Any
-) -> dict[str, Decimal] | None:
-    """What :func:`_previous_ranks` ranks: the points of the ranking rule ``name`` in the period
-    before ``period`` by subject (None when it would give None)."""
-    found = _previous(ctx, name, period, policy_for)
-    return None if found is None else dict(found[3].of_rule(found[1].points))
 
 
 @collector_paused()  # millions of small objects, no cycles: see rulesengine.gcpause

@@ -123,7 +123,7 @@ def test_store_from_a_newer_version_is_refused(store_url: str) -> None:
 
 def test_new_store_is_migrated_to_head(store_url: str) -> None:
     store = Store(store_url)
-    assert store.schema_revision() == "0001" and store.count() == 0
+    assert store.schema_revision() == "0002" and store.count() == 0
     store.close()
 
 

@@ -90,7 +90,8 @@ def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> PaymentRule | N
     )
 
 
-def _group(rule: PaymentRule, ev: Any) -> tuple[Any, ...]:
+def group_of(rule: PaymentRule, ev: Any) -> tuple[Any, ...]:
+    """The ``once_per`` group of an event."""
     return tuple(
         ev.data.get(rule.via or "") if f == "piece" else ev.data.get(f) for f in rule.once_per
     )
@@ -108,13 +109,16 @@ def pay_events(ctx: Context, rule: PaymentRule, period: Period, tz: str) -> list
     ]
     first: dict[tuple[Any, ...], str] = {}
     if rule.once_per:
+        # resumed from a checkpoint: the groups paid before it (rulesengine.checkpoint)
+        for group in ctx.memo.get(("payment-seen", rule.name), ()):
+            first[group] = ""
         for ev in live:  # time order: the first of each group is paid
-            first.setdefault(_group(rule, ev), ev.id)
+            first.setdefault(group_of(rule, ev), ev.id)
     owed: dict[str, tuple[Decimal, list[str]]] = {}
     for ev in live:
         if not (start <= ev.at < end):
             continue
-        if rule.once_per and first.get(_group(rule, ev)) != ev.id:
+        if rule.once_per and first.get(group_of(rule, ev)) != ev.id:
             continue
         amount = rule.table.get(tuple(ev.data.get(k) for k in rule.key))
         _, person = ctx.credit(ev)

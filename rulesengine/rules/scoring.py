@@ -7,6 +7,7 @@ computed once per distinct input (the fields the rule reads), read with C-level 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,14 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     by_month: dict[Period, list[Scored]] = {}
     best: dict[tuple[Any, ...], Decimal] = {}
     counts: dict[tuple[Any, ...], int] = {}
+    evs: list[Event] = ctx.by_type.get(first.on, [])
+    # Resumed from a checkpoint (rulesengine.checkpoint): the running values at an instant, and
+    # only the events from then on. Snapshots: the running values at the instants asked for.
+    resumed = ctx.memo.get(("points-resume", first.name, first.on))
+    if resumed is not None:
+        since, best, counts = resumed[0], dict(resumed[1]), dict(resumed[2])
+        evs = evs[bisect_left([e.at for e in evs], since) :]
+    snaps: list[Any] = sorted(ctx.memo.get(("points-snap-at",), ()))
     raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
     rules: dict[Period, PointsRule | None] = {}
     plans: dict[int, tuple[Any, ...]] = {}  # per rule: reader, best fields, number fields
@@ -65,9 +74,11 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     best_fields: tuple[str, ...] = ()
     number_fields: tuple[str, ...] = ()
     via: str | None = None
-    for ev in ctx.by_type.get(first.on, ()):
+    for ev in evs:
         at = ev.at
         if month is None or not (month_start <= at < month_end):  # type: ignore[operator]
+            while snaps and at >= snaps[0]:
+                _snap(ctx, first, snaps.pop(0), best, counts)
             month = month_of(ev)  # events come in time order: a lookup per month, not per event
             month_start, month_end = ctx.month_bounds(month)
             try:
@@ -140,8 +151,17 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
         bucket.append(
             (ev, piece, parts, Contribution(ev.id, month_id, rule.name, credited, detail))
         )
+    for at in snaps:
+        _snap(ctx, first, at, best, counts)
     ctx.memo[key] = by_month
     return by_month
+
+
+def _snap(
+    ctx: Context, rule: PointsRule, at: Any, best: dict[Any, Any], counts: dict[Any, Any]
+) -> None:
+    """Keep a copy of the pass's running values just before ``at``."""
+    ctx.memo[("points-state", rule.name, rule.on, at)] = (dict(best), dict(counts))
 
 
 def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:

@@ -24,7 +24,7 @@ from rulesengine.errors import Reject, RulesEngineError
 from rulesengine.events import Event, TrustedDecoder, decode_object
 from rulesengine.gcpause import collector_paused
 from rulesengine.intake import Record, ReferenceChecker, parse_records
-from rulesengine.store.tables import events, rejects
+from rulesengine.store.tables import events, ingests, rejects
 from rulesengine.vocabulary import Vocabulary
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -135,15 +135,22 @@ class Store:
     def ingest(self, source: str, records: Iterable[Record], vocab: Vocabulary) -> IngestReport:
         """Check ``records`` against the vocabulary and the store, then write the good events and
         the rejects in one transaction: all of the file, or (after a crash) none of it."""
+        touched: list[int] = []  # the earliest time written, then of what retractions void
+        voided: list[str] = []
         with self.engine.begin() as conn:
             batch = parse_records(
                 records,
                 vocab,
                 lambda evs, chk: self._seed(conn, vocab, evs, chk),
-                lambda evs: self._write(conn, evs, vocab),
+                lambda evs: self._write(conn, evs, vocab, touched, voided),
             )
             if batch.rejects:
                 self._write_rejects(conn, batch.rejects)
+            if touched:
+                at = min([*touched, *self._void_times(conn, vocab, voided)])
+                conn.execute(
+                    ingests.insert().values(source=source, accepted=batch.accepted, touched_us=at)
+                )
         return IngestReport(
             source,
             batch.read,
@@ -183,16 +190,49 @@ class Store:
                         eid, etype, EPOCH + timedelta(microseconds=at_us), bytes.fromhex(sha)
                     )
 
+    def _void_times(self, conn: Connection, vocab: Vocabulary, voided: list[str]) -> list[int]:
+        """The times of the events ``voided`` names and, when one of them is itself a
+        retraction, of what it voids (a retracted retraction revives its target)."""
+        void_fields = {t.name: t.voids for t in vocab.types.values() if t.voids}
+        out: list[int] = []
+        seen: set[str] = set()
+        todo = sorted(set(voided))
+        while todo:
+            seen.update(todo)
+            nxt: list[str] = []
+            for i in range(0, len(todo), CHUNK):
+                q = sa.select(events.c.type, events.c.at_us, events.c.body).where(
+                    events.c.id.in_(todo[i : i + CHUNK])
+                )
+                for etype, at_us, body in conn.execute(q):
+                    out.append(at_us)
+                    if etype in void_fields:
+                        target = orjson.loads(body).get(void_fields[etype])
+                        if target and target not in seen:
+                            nxt.append(target)
+            todo = sorted(set(nxt))
+        return out
+
     def _write(
-        self, conn: Connection, accepted: list[tuple[Event, bytes]], vocab: Vocabulary
+        self,
+        conn: Connection,
+        accepted: list[tuple[Event, bytes]],
+        vocab: Vocabulary,
+        touched: list[int],
+        voided: list[str],
     ) -> None:
         ref_fields = {
             t.name: [n for n, f in t.fields.items() if f.type == "event"]
             for t in vocab.types.values()
         }
+        void_fields = {t.name: t.voids for t in vocab.types.values() if t.voids}
         rows: list[tuple[Any, ...]] = []
         refs: list[tuple[str, str, str]] = []
+        if accepted:
+            touched.append(micros(min(ev.at for ev, _ in accepted)))
         for ev, body in accepted:
+            if ev.type in void_fields and ev.data.get(void_fields[ev.type]):
+                voided.append(ev.data[void_fields[ev.type]])
             rows.append(
                 (
                     ev.id,

@@ -3,7 +3,17 @@ into :class:`~rulesengine.events.Event` through the same decoder as a file."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -44,4 +54,29 @@ rejects = Table(
     Column("reason", Text, nullable=False),
     Column("hint", Text, nullable=False),
     Index("ux_rejects_line", "source", "line", "raw_sha256", unique=True),
+)
+
+ingests = Table(
+    "ingests",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column(
+        "touched_us",
+        BigInteger,
+        nullable=False,
+        doc="the earliest event time the file changed: its events' times and the times of the "
+        "events its retractions void (through retracted retractions)",
+    ),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("key", String(64), primary_key=True, doc="digest of engine, family and policies"),
+    Column("at_us", BigInteger, primary_key=True, doc="the instant the state is taken at"),
+    Column("month", String(16), nullable=False, doc="the month that starts at that instant"),
+    Column("seq", Integer, nullable=False, doc="the last ingest the state has seen"),
+    Column("body", LargeBinary, nullable=False, doc="the state, as JSON (checkpoint.py)"),
 )

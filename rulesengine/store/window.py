@@ -1,0 +1,164 @@
+"""What a resumed month evaluation reads: the ingest log, stored checkpoints, and the events of
+one window with what they refer to.
+
+A checkpoint is a month's look-back state (``rulesengine.checkpoint``) stored under a digest of
+the engine and the policies, with the number of the last ingest it has seen. It stays valid while
+no later ingest changed anything before its instant: every ingest records the earliest event time
+it touched (its events' times, and the times of the events its retractions void).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from datetime import datetime
+
+import orjson
+import sqlalchemy as sa
+
+from rulesengine.events import Event, TrustedDecoder
+from rulesengine.gcpause import collector_paused
+from rulesengine.store.store import CHUNK, Store, micros
+from rulesengine.store.tables import checkpoints, ingests
+from rulesengine.vocabulary import Vocabulary
+
+
+def last_ingest(store: Store) -> int:
+    """The number of the last ingest that accepted events (0 before any)."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.max(ingests.c.seq))).scalar() or 0)
+
+
+def touched_after(store: Store, seq: int) -> int | None:
+    """The earliest event time (microseconds since 1970 UTC) changed by ingests after ``seq``;
+    None when nothing was ingested since."""
+    with store.engine.connect() as conn:
+        q = sa.select(sa.func.min(ingests.c.touched_us)).where(ingests.c.seq > seq)
+        found = conn.execute(q).scalar()
+    return None if found is None else int(found)
+
+
+def load_checkpoint(store: Store, key: str, at: datetime) -> tuple[int, bytes] | None:
+    """The stored state ``key`` at ``at`` if it is still valid: ``(seq, body)``; None when
+    there is none or a later ingest touched an event before ``at``."""
+    at_us = micros(at)
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(checkpoints.c.seq, checkpoints.c.body).where(
+                checkpoints.c.key == key, checkpoints.c.at_us == at_us
+            )
+        ).first()
+    if row is None:
+        return None
+    seq, body = int(row[0]), bytes(row[1])
+    touched = touched_after(store, seq)
+    return (seq, body) if touched is None or touched >= at_us else None
+
+
+def save_checkpoint(
+    store: Store, key: str, at: datetime, month: str, seq: int, body: bytes
+) -> None:
+    """Store (or replace) the state ``key`` at ``at``, computed from the ingests up to ``seq``."""
+    at_us = micros(at)
+    with store.engine.begin() as conn:
+        conn.execute(
+            checkpoints.delete().where(checkpoints.c.key == key, checkpoints.c.at_us == at_us)
+        )
+        conn.execute(
+            checkpoints.insert().values(key=key, at_us=at_us, month=month, seq=seq, body=body)
+        )
+
+
+def clear_checkpoints(store: Store) -> int:
+    """Delete every stored checkpoint (they are a cache); how many there were."""
+    with store.engine.begin() as conn:
+        return int(conn.execute(checkpoints.delete()).rowcount or 0)
+
+
+def load_window(
+    store: Store,
+    vocab: Vocabulary,
+    start: datetime,
+    end: datetime,
+    keep_text: frozenset[str] | None = None,
+    extra: Iterable[str] = (),
+) -> list[Event]:
+    """The events an evaluation of ``[start, end)`` needs when it resumes from a checkpoint at
+    ``start``: every event in the window, the roster before ``end``, every retraction, the events
+    ``extra`` names, and, repeatedly until nothing is added, the events before ``end`` that the
+    window's and ``extra``'s events (and those added) refer to or that refer to them.
+
+    The roster and the retractions are read by type, as a full evaluation reads them, and are
+    read for themselves only (who is where; which ids are void), so what they refer to is not
+    followed."""
+    roster = sorted(t.name for t in vocab.types.values() if t.roster)
+    voids = sorted(t.name for t in vocab.types.values() if t.voids)
+    s, e = micros(start), micros(end)
+    cols = "e.body, e.source, e.at_us, e.id"
+    mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
+
+    def marks(n: int) -> str:
+        return ", ".join([mark] * n)
+
+    rows: dict[str, tuple[str, str, int]] = {}
+    with store.engine.connect() as conn, collector_paused():
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cur = raw.cursor()
+        try:
+
+            def fetch(sql: str, params: list[object]) -> list[str]:
+                cur.execute(sql, params)
+                new = []
+                for body, src, at_us, eid in cur.fetchall():
+                    if eid not in rows:
+                        rows[eid] = (body, src, at_us)
+                        new.append(eid)
+                return new
+
+            fetch(
+                f"SELECT {cols} FROM events e WHERE (e.at_us >= {mark} AND e.at_us < {mark})"
+                f" OR (e.at_us < {mark} AND e.type IN ({marks(len(roster))}))"
+                f" OR e.type IN ({marks(len(voids))})",
+                [s, e, e, *roster, *voids],
+            )
+            # events before the window that refer to one in it (rare: a reference back in time),
+            # and the events outside the window that those in it refer to
+            frontier = fetch(
+                f"SELECT {cols} FROM events t JOIN event_refs r ON r.ref = t.id"
+                f" JOIN events e ON e.id = r.event_id"
+                f" WHERE t.at_us >= {mark} AND t.at_us < {mark} AND e.at_us < {mark}",
+                [s, e, s],
+            )
+            frontier += fetch(
+                f"SELECT {cols} FROM events t JOIN event_refs r ON r.event_id = t.id"
+                f" JOIN events e ON e.id = r.ref"
+                f" WHERE t.at_us >= {mark} AND t.at_us < {mark} AND e.at_us < {mark}",
+                [s, e, e],
+            )
+            wanted = sorted(set(extra) - set(rows))
+            for i in range(0, len(wanted), CHUNK):
+                part = wanted[i : i + CHUNK]
+                frontier += fetch(
+                    f"SELECT {cols} FROM events e WHERE e.id IN ({marks(len(part))})"
+                    f" AND e.at_us < {mark}",
+                    [*part, e],
+                )
+            while frontier:
+                ids, frontier = sorted(set(frontier)), []
+                for i in range(0, len(ids), CHUNK):
+                    part = ids[i : i + CHUNK]
+                    for near, far in (("ref", "event_id"), ("event_id", "ref")):
+                        frontier += fetch(
+                            f"SELECT {cols} FROM event_refs r JOIN events e ON e.id = r.{far}"
+                            f" WHERE r.{near} IN ({marks(len(part))}) AND e.at_us < {mark}",
+                            [*part, e],
+                        )
+        finally:
+            cur.close()
+        decode = TrustedDecoder(vocab, keep_text)
+        loads, intern = orjson.loads, sys.intern
+        return [
+            decode(loads(body), intern(src), 0, us)
+            for _, (body, src, us) in sorted(rows.items(), key=lambda kv: (kv[1][2], kv[0]))
+        ]
