@@ -282,16 +282,15 @@ def encode(state: State) -> bytes:
     return orjson.dumps(doc)
 
 
+@collector_paused()  # many small objects, no cycles: see rulesengine.gcpause
 def decode(body: bytes) -> State:
     """A state from :func:`encode`'s bytes."""
     doc = orjson.loads(body)
-    numbers: dict[str, Decimal] = {}  # few distinct values: one Decimal each
 
-    def number(text: str) -> Decimal:
-        found = numbers.get(text)
-        if found is None:
-            found = numbers[text] = Decimal(text)
-        return found
+    def numbers(texts: list[str]) -> Any:
+        """Decimals of ``texts`` (few distinct values: one Decimal each)."""
+        one = {t: Decimal(t) for t in set(texts)}
+        return map(one.__getitem__, texts)
 
     previous: Mapping[str, Any] = doc["previous"]
     return State(
@@ -300,7 +299,7 @@ def decode(body: bytes) -> State:
         doc["void_before"],
         {
             (name, on): (
-                dict(zip(_unkeys(bk), map(number, bv), strict=True)),
+                dict(zip(_unkeys(bk), numbers(bv), strict=True)),
                 dict(zip(_unkeys(ck), cv, strict=True)),
             )
             for name, on, bk, bv, ck, cv in doc["passes"]

@@ -86,7 +86,9 @@ def load_window(
     """The events an evaluation of ``[start, end)`` needs when it resumes from a checkpoint at
     ``start``: every event in the window, the roster before ``end``, every retraction, the events
     ``extra`` names, and, repeatedly until nothing is added, the events before ``end`` that the
-    window's and ``extra``'s events (and those added) refer to or that refer to them.
+    window's and ``extra``'s events (and those added) refer to or that refer to them. (Events
+    refer only to events at or before them, as ingest checks: nothing before the window refers
+    to an event in it.)
 
     The roster and the retractions are read by type, as a full evaluation reads them, and are
     read for themselves only (who is where; which ids are void), so what they refer to is not
@@ -122,19 +124,13 @@ def load_window(
                 f" OR e.type IN ({marks(len(voids))})",
                 [s, e, e, *roster, *voids],
             )
-            # events before the window that refer to one in it (rare: a reference back in time),
-            # and the events outside the window that those in it refer to
+            # the events outside the window that those in it refer to (an event refers only to
+            # events at or before it, decision 7: none before the window refers into it)
             frontier = fetch(
-                f"SELECT {cols} FROM events t JOIN event_refs r ON r.ref = t.id"
-                f" JOIN events e ON e.id = r.event_id"
-                f" WHERE t.at_us >= {mark} AND t.at_us < {mark} AND e.at_us < {mark}",
-                [s, e, s],
-            )
-            frontier += fetch(
                 f"SELECT {cols} FROM events t JOIN event_refs r ON r.event_id = t.id"
                 f" JOIN events e ON e.id = r.ref"
                 f" WHERE t.at_us >= {mark} AND t.at_us < {mark} AND e.at_us < {mark}",
-                [s, e, e],
+                [s, e, s],
             )
             wanted = sorted(set(extra) - set(rows))
             for i in range(0, len(wanted), CHUNK):
@@ -158,7 +154,5 @@ def load_window(
             cur.close()
         decode = TrustedDecoder(vocab, keep_text)
         loads, intern = orjson.loads, sys.intern
-        return [
-            decode(loads(body), intern(src), 0, us)
-            for _, (body, src, us) in sorted(rows.items(), key=lambda kv: (kv[1][2], kv[0]))
-        ]
+        # in no particular order: Context.build sorts
+        return [decode(loads(body), intern(src), 0, us) for body, src, us in rows.values()]
