@@ -63,13 +63,15 @@ def evaluate_stored(
         state = decode(found[1])
         events = load_window(store, vocab, start, end, keep, state.open_tasks)
         result, last = evaluate_resumed(policies, events, period, state, forced)
-        if last is not None:
-            save_checkpoint(store, key, end, last.month, seq, encode(last))
         how = f"resumed from the checkpoint at {start.isoformat()} (ingest {found[0]})"
+        if last is not None:
+            why = save_checkpoint(store, key, end, last.month, seq, encode(last))
+            how += f"; the next month's checkpoint not stored: {why}" if why else ""
         return Evaluated(result, len(events), how)
     events = store.load_events(vocab, end, keep)
     result, first, last = evaluate_capturing(policies, events, period, forced)
-    save_checkpoint(store, key, start, first.month, seq, encode(first))
-    if last is not None:
-        save_checkpoint(store, key, end, last.month, seq, encode(last))
-    return Evaluated(result, len(events), "evaluated in full; checkpoints stored")
+    why = save_checkpoint(store, key, start, first.month, seq, encode(first))
+    if why is None and last is not None:
+        why = save_checkpoint(store, key, end, last.month, seq, encode(last))
+    how = f"checkpoints not stored: {why}" if why else "checkpoints stored"
+    return Evaluated(result, len(events), f"evaluated in full; {how}")

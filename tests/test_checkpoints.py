@@ -253,3 +253,15 @@ def test_store_backends_resume_alike(store_url: str, county: PolicySet, tmp_path
     events = store.load_events(vocab, dec.bounds("Asia/Shanghai")[1], county.names_read())
     assert render_json(done.result, True) == render_json(evaluate(county, events, dec), True)
     store.close()
+
+
+def test_read_only_store_evaluates_without_storing(county: PolicySet, tmp_path: Path) -> None:
+    replay = Replay(county, tmp_path)
+    replay.ingest(list(generate(10, 12, 2)))
+    replay.store.close()
+    path = (tmp_path / "store.sqlite").resolve()
+    store = Store(f"sqlite:///file:{path}?mode=ro&uri=true")
+    done = evaluate_stored(store, county, parse_period("2023-12"))
+    assert done.how.startswith("evaluated in full; checkpoints not stored: OperationalError")
+    assert done.result.scores
+    store.close()

@@ -57,16 +57,23 @@ def load_checkpoint(store: Store, key: str, at: datetime) -> tuple[int, bytes] |
 
 def save_checkpoint(
     store: Store, key: str, at: datetime, month: str, seq: int, body: bytes
-) -> None:
-    """Store (or replace) the state ``key`` at ``at``, computed from the ingests up to ``seq``."""
+) -> str | None:
+    """Store (or replace) the state ``key`` at ``at``, computed from the ingests up to ``seq``.
+
+    Checkpoints are a cache: when the store cannot take one (a read-only copy, a concurrent
+    evaluation that stored the same one first), nothing is stored and the reason is returned."""
     at_us = micros(at)
-    with store.engine.begin() as conn:
-        conn.execute(
-            checkpoints.delete().where(checkpoints.c.key == key, checkpoints.c.at_us == at_us)
-        )
-        conn.execute(
-            checkpoints.insert().values(key=key, at_us=at_us, month=month, seq=seq, body=body)
-        )
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                checkpoints.delete().where(checkpoints.c.key == key, checkpoints.c.at_us == at_us)
+            )
+            conn.execute(
+                checkpoints.insert().values(key=key, at_us=at_us, month=month, seq=seq, body=body)
+            )
+    except sa.exc.DBAPIError as exc:
+        return f"{exc.__class__.__name__}: {str(exc.orig).strip().splitlines()[0]}"
+    return None
 
 
 def clear_checkpoints(store: Store) -> int:
