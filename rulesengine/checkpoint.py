@@ -62,7 +62,8 @@ def _engine_digest() -> str:
     while stack:
         for item in stack.pop().iterdir():
             if item.is_dir():
-                stack.append(item)
+                if item.name != "__pycache__":
+                    stack.append(item)
             elif item.name.endswith((".py", ".json")):
                 files.append(item)
     for item in sorted(files, key=lambda f: str(f)):
@@ -90,11 +91,6 @@ def _rules(policy: Policy | None, kind: type) -> list[Any]:
     return [r for r in policy.rules if isinstance(r, kind)] if policy is not None else []
 
 
-def _reads_streak(rule: tally.TallyRule) -> bool:
-    exprs = [a.when for a in rule.actions if a.when is not None] + [rule.award]
-    return rule.minimum is not None and any(e is not None and "streak" in e.names for e in exprs)
-
-
 def capture(
     ctx: Context, month: Period, at: datetime, prior: State | None = None, since: Any = None
 ) -> State:
@@ -110,7 +106,7 @@ def capture(
     streaks = {
         rule.name: dict(tally.streaks(ctx, rule.name, month.previous()))
         for rule in _rules(pol, tally.TallyRule)
-        if rule.period == month.kind and _reads_streak(rule)
+        if rule.period == month.kind and rule.reads_streak
     }
     previous = {
         rule.ranking: previous_points(ctx, rule.ranking, month, ctx.policy_for)
@@ -133,10 +129,7 @@ def capture(
         for t in ctx.by_type.get(rule.on, ())
         if t.at < at and deadline.due_time(rule, t) >= at
     )
-    by_id = ctx.by_id
-    voided = sum(
-        1 for i in ctx.void if i in by_id and by_id[i].at < at and (lo is None or by_id[i].at >= lo)
-    )
+    voided = ctx.count_void(at, lo)
     live = ctx.count_before(at) - (ctx.count_before(lo) if lo is not None else 0)
     return State(
         month.id,
@@ -198,7 +191,7 @@ def evaluate_resumed(
     with ctx:
         _seed(ctx, state, month, start)
         result = _evaluate_period(ctx, main, month, policy_for)
-        voided = sum(1 for i in ctx.void if i in ctx.by_id and start <= ctx.by_id[i].at < end)
+        voided = ctx.count_void(end, start)
         result = dataclasses.replace(
             result,
             events_considered=state.live_before + ctx.count_before(end) - ctx.count_before(start),

@@ -197,6 +197,15 @@ class Context:
             times = self.memo[("all-times",)] = [e.at for e in self.events]
         return bisect_left(times, end)
 
+    def count_void(self, end: datetime, start: datetime | None = None) -> int:
+        """How many void (retracted) events are before ``end`` (and at or after ``start``)."""
+        by_id = self.by_id
+        return sum(
+            1
+            for i in self.void
+            if i in by_id and by_id[i].at < end and (start is None or by_id[i].at >= start)
+        )
+
     def is_live(self, event_id: str) -> bool:
         """Whether the event exists and is not void."""
         return event_id in self.by_id and event_id not in self.void

@@ -372,7 +372,7 @@ def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any
         labels=main.labels(),
         names=names,
         events_considered=ctx.count_before(end),
-        events_void=sum(1 for i in ctx.void if i in ctx.by_id and ctx.by_id[i].at < end),
+        events_void=ctx.count_void(end),
     )
 
 

@@ -7,6 +7,7 @@ events, a retracted retraction).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rulesengine.checkpoint import decode, encode, evaluate_capturing
 from rulesengine.evaluate import evaluate
 from rulesengine.formats import read_records
 from rulesengine.incremental import evaluate_stored
+from rulesengine.intake import parse_records
 from rulesengine.periods import Period, parse_period, period_of
 from rulesengine.policy import Policy, PolicySet, load_policy, load_policy_set
 from rulesengine.render import render_json
@@ -40,7 +42,8 @@ class Replay:
         self.policies, self.forced = policies, forced
         self.vocab = policies.policies[0].vocabulary
         self.store = Store(str(path / "store.sqlite"))
-        self.path, self.files, self.hows = path, 0, []  # type: tuple[Path, int, list[str]]
+        self.path, self.files = path, 0
+        self.hows: list[str] = []
 
     def ingest(self, docs: list[dict[str, Any]]) -> None:
         self.files += 1
@@ -71,8 +74,6 @@ def docs_of(path: Path) -> list[dict[str, Any]]:
 
 def months_of(policies: PolicySet, docs: list[dict[str, Any]]) -> list[Period]:
     tz = policies.policies[0].timezone
-    from datetime import datetime
-
     found = sorted({period_of(datetime.fromisoformat(d["at"]), "month", tz) for d in docs})
     out, m = [], found[0]
     while m <= found[-1]:
@@ -84,8 +85,6 @@ def months_of(policies: PolicySet, docs: list[dict[str, Any]]) -> list[Period]:
 def in_steps(replay: Replay, docs: list[dict[str, Any]], days: int, months: list[Period]) -> None:
     """Ingest ``docs`` (time order) ``days`` days at a time; after each step evaluate the
     month the step ended in twice, the month before it, and the month after it."""
-    from datetime import datetime, timedelta
-
     docs = sorted(docs, key=lambda d: (datetime.fromisoformat(d["at"]), d["id"]))
     first = datetime.fromisoformat(docs[0]["at"])
     step: list[dict[str, Any]] = []
@@ -209,8 +208,6 @@ def test_ingest_log_records_what_each_file_touched(county: PolicySet, tmp_path: 
 
 
 def test_state_round_trips_through_json(county: PolicySet) -> None:
-    from rulesengine.intake import parse_records
-
     docs = list(generate(30, 12, 3))
     vocab = county.policies[0].vocabulary
     events = parse_records((("g", i, d, None) for i, d in enumerate(docs)), vocab).events

@@ -61,6 +61,14 @@ class TallyRule:
     kind: str = "tally"
 
     @property
+    def reads_streak(self) -> bool:
+        """Whether an action's condition or the award reads ``streak`` (needs a minimum)."""
+        exprs = [a.when for a in self.actions if a.when is not None] + [self.award]
+        return self.minimum is not None and any(
+            e is not None and "streak" in e.names for e in exprs
+        )
+
+    @property
     def needs_eligibility(self) -> bool:
         """Whether this rule reads the policy's ``roster.eligible``."""
         return self.per == "person" or self.only_with_eligible
