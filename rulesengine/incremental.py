@@ -17,6 +17,7 @@ from rulesengine.checkpoint import (
     evaluate_resumed,
     state_key,
 )
+from rulesengine.gcpause import collector_paused
 from rulesengine.partition import evaluate_partitioned
 from rulesengine.periods import Period
 from rulesengine.policy import Policy, PolicySet
@@ -36,6 +37,7 @@ class Evaluated:
     serial: str | None = None  # with workers: why it was evaluated serially
 
 
+@collector_paused()  # one pause for reading and evaluating: see rulesengine.gcpause
 def evaluate_stored(
     store: Store,
     policies: PolicySet,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
+
 from rulesengine.events import TrustedDecoder
 from rulesengine.policy import load_policy_set
 from rulesengine.store.store import micros
@@ -35,3 +37,33 @@ def test_times_from_microseconds_equal_the_parsed_text() -> None:
     late = decode({"id": "z", "type": "retraction", "at": text, "ref": "x"}, "s", 0, far).at
     again = decode({"id": "y", "type": "retraction", "at": text, "ref": "x"}).at
     assert late.isoformat() == text and late.tzinfo is again.tzinfo
+
+
+def test_batch_rows_decode_as_one_document_at_a_time() -> None:
+    """``TrustedDecoder.rows`` (the store's loop) gives the events ``__call__`` gives: same
+    fields, same times and zones, text fields dropped alike, every example family."""
+    timestamps = 0
+    for family, stream in FAMILIES:
+        vocab = load_policy_set(POLICIES / family).policies[0].vocabulary
+        keep = frozenset(("category",))
+        rows = []
+        for line in (EXAMPLES / stream).read_text(encoding="utf-8").splitlines():
+            doc = orjson.loads(line)
+            rows.append((line, micros(datetime.fromisoformat(doc["at"]))))
+        one = TrustedDecoder(vocab, keep)
+        expected = [one(orjson.loads(b), "", 0, us) for b, us in rows]
+        got = TrustedDecoder(vocab, keep).rows(rows)
+        assert got == expected and len(got) == len(rows) > 50
+        assert [e.at.isoformat() for e in got] == [e.at.isoformat() for e in expected]
+        timestamps += sum(isinstance(e.data.get("due"), datetime) for e in got)
+    assert timestamps > 0  # the timestamp fields' path was taken
+
+
+FAMILIES = [
+    ("county-department", "county-department.jsonl"),
+    ("city", "city.jsonl"),
+    ("changshan-county", "changshan-county.jsonl"),
+    ("shangjie-district", "shangjie-district.jsonl"),
+    ("zhonglou-district", "zhonglou-district.jsonl"),
+]
+EXAMPLES = POLICIES.parent / "examples"

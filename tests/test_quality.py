@@ -32,6 +32,20 @@ def test_mypy_strict_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_events_are_frozen_for_the_type_checker(tmp_path: Path) -> None:
+    """Events are built with plain assignments for speed (decision 26); mypy is what keeps
+    them immutable, so it must reject an assignment to a field."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from rulesengine.events import Event\n"
+        "ev = Event('e1', 'submission', None, {})  # type: ignore[arg-type]\n"
+        "ev.id = 'e2'\n",
+        encoding="utf-8",
+    )
+    proc = _tool("mypy", "--strict", "--no-incremental", str(probe))
+    assert proc.returncode == 1 and 'Property "id" defined in "Event" is read-only' in proc.stdout
+
+
 # Words of the reference rules that must live in policies/, never in the engine or the CLI.
 DOMAIN = re.compile(
     r"provincial|municipal|central|section_head|unit_head|interview|criticism|timeliness|"

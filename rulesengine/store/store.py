@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -322,16 +321,15 @@ class Store:
         """The events an evaluation up to ``until`` (exclusive) needs: every event before it, and
         every retraction whatever its time (a retraction voids for every evaluation).
 
-        Events keep their source file but not their line (no rule reads it; a million line
-        numbers cost memory); ``keep_text``: see :class:`rulesengine.events.TrustedDecoder`."""
+        Events keep neither their source file nor their line (no rule reads them);
+        ``keep_text``: see :class:`rulesengine.events.TrustedDecoder`."""
         void_types = [t.name for t in vocab.types.values() if t.voids]
-        q = sa.select(events.c.body, events.c.source, events.c.at_us)
+        q = sa.select(events.c.body, events.c.at_us)
         if until is not None:
             q = q.where(sa.or_(events.c.at_us < micros(until), events.c.type.in_(void_types)))
         q = q.order_by(events.c.at_us, events.c.id)
         sql = str(q.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
         decode = TrustedDecoder(vocab, keep_text)
-        loads, intern = orjson.loads, sys.intern
         out: list[Event] = []
         with self.engine.connect() as conn:
             # The driver's own cursor: SQLAlchemy's row objects cost a second per million rows.
@@ -343,9 +341,7 @@ class Store:
                 with collector_paused():  # many small objects, no cycles
                     cur.execute(sql)
                     while batch := cur.fetchmany(LOAD_BATCH):
-                        out.extend(
-                            [decode(loads(body), intern(src), 0, us) for body, src, us in batch]
-                        )
+                        out.extend(decode.rows(batch))
             finally:
                 cur.close()
         return out

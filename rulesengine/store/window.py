@@ -9,11 +9,9 @@ it touched (its events' times, and the times of the events its retractions void)
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from datetime import datetime
 
-import orjson
 import sqlalchemy as sa
 
 from rulesengine.events import Event, TrustedDecoder
@@ -99,67 +97,72 @@ def load_window(
 
     The roster and the retractions are read by type, as a full evaluation reads them, and are
     read for themselves only (who is where; which ids are void), so what they refer to is not
-    followed."""
+    followed. What the window's events refer to is found from their event fields as the
+    vocabulary names them (what the evaluation follows), not by a join: that would look up every
+    event of the window a second time."""
     roster = sorted(t.name for t in vocab.types.values() if t.roster)
     voids = sorted(t.name for t in vocab.types.values() if t.voids)
+    ref_fields = {
+        t.name: tuple(n for n, f in t.fields.items() if f.type == "event")
+        for t in vocab.types.values()
+    }
     s, e = micros(start), micros(end)
-    cols = "e.body, e.source, e.at_us, e.id"
     mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
 
     def marks(n: int) -> str:
         return ", ".join([mark] * n)
 
-    rows: dict[str, tuple[str, str, int]] = {}
+    decode = TrustedDecoder(vocab, keep_text)
     with store.engine.connect() as conn, collector_paused():
         raw = conn.connection.dbapi_connection
         assert raw is not None
         cur = raw.cursor()
         try:
-
-            def fetch(sql: str, params: list[object]) -> list[str]:
-                cur.execute(sql, params)
-                new = []
-                for body, src, at_us, eid in cur.fetchall():
-                    if eid not in rows:
-                        rows[eid] = (body, src, at_us)
-                        new.append(eid)
-                return new
-
-            fetch(
-                f"SELECT {cols} FROM events e WHERE (e.at_us >= {mark} AND e.at_us < {mark})"
+            # in no particular order: Context.build sorts
+            cur.execute(
+                f"SELECT e.body, e.at_us FROM events e"
+                f" WHERE (e.at_us >= {mark} AND e.at_us < {mark})"
                 f" OR (e.at_us < {mark} AND e.type IN ({marks(len(roster))}))"
                 f" OR e.type IN ({marks(len(voids))})",
                 [s, e, e, *roster, *voids],
             )
-            # the events outside the window that those in it refer to (an event refers only to
-            # events at or before it, decision 7: none before the window refers into it)
-            frontier = fetch(
-                f"SELECT {cols} FROM events t JOIN event_refs r ON r.event_id = t.id"
-                f" JOIN events e ON e.id = r.ref"
-                f" WHERE t.at_us >= {mark} AND t.at_us < {mark} AND e.at_us < {mark}",
-                [s, e, s],
-            )
-            wanted = sorted(set(extra) - set(rows))
-            for i in range(0, len(wanted), CHUNK):
-                part = wanted[i : i + CHUNK]
-                frontier += fetch(
+            out = decode.rows(cur.fetchall())
+            have = {ev.id for ev in out}
+            frontier = set(extra)
+            for ev in out:
+                if ev.at >= start:
+                    data = ev.data
+                    frontier.update(v for n in ref_fields[ev.type] if (v := data.get(n)))
+
+            def fetch(sql: str, params: list[object]) -> set[str]:
+                """Decode the rows not read yet; their ids."""
+                cur.execute(sql, params)
+                new = [(b, us) for b, us, eid in cur.fetchall() if eid not in have]
+                found = decode.rows(new)
+                out.extend(found)
+                ids = {ev.id for ev in found}
+                have.update(ids)
+                return ids
+
+            cols = "e.body, e.at_us, e.id"
+            ids, frontier = sorted(frontier - have), set()
+            for i in range(0, len(ids), CHUNK):
+                part = ids[i : i + CHUNK]
+                frontier |= fetch(
                     f"SELECT {cols} FROM events e WHERE e.id IN ({marks(len(part))})"
                     f" AND e.at_us < {mark}",
                     [*part, e],
                 )
             while frontier:
-                ids, frontier = sorted(set(frontier)), []
+                ids, frontier = sorted(frontier), set()
                 for i in range(0, len(ids), CHUNK):
                     part = ids[i : i + CHUNK]
                     for near, far in (("ref", "event_id"), ("event_id", "ref")):
-                        frontier += fetch(
+                        frontier |= fetch(
                             f"SELECT {cols} FROM event_refs r JOIN events e ON e.id = r.{far}"
                             f" WHERE r.{near} IN ({marks(len(part))}) AND e.at_us < {mark}",
                             [*part, e],
                         )
         finally:
             cur.close()
-        decode = TrustedDecoder(vocab, keep_text)
-        loads, intern = orjson.loads, sys.intern
-        # in no particular order: Context.build sorts
-        return [decode(loads(body), intern(src), 0, us) for body, src, us in rows.values()]
+    return out
