@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,7 +36,7 @@ from rulesengine.policy import Policy, PolicySet
 from rulesengine.results import Result
 from rulesengine.rules import deadline, payment, points, ranking, scoring, tally
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class State:
     month: str
     live_before: int
     void_before: int
-    passes: dict[tuple[str, str], tuple[dict[Any, Decimal], dict[Any, int]]]
+    passes: dict[tuple[str, str], tuple[Mapping[Any, Decimal], dict[Any, int]]]
     streaks: dict[str, dict[str, int]]
     previous: dict[str, dict[str, Decimal] | None]
     paid: dict[str, list[tuple[Any, ...]]]
@@ -187,7 +187,10 @@ def evaluate_resumed(
     what a new policy's rules need from the past is not all in the window)."""
     (main,), policy_for, ctx = _prepare(policies, events, [month], forced)
     start, end = month.bounds(main.timezone)
-    ctx.memo[("points-snap-at",)] = (end,)
+    nxt = month.next()
+    same = ctx.policy_for(nxt) is not None and ctx.policy_for(nxt) is ctx.policy_for(month)
+    if same:  # the end state is kept only then: no copy of the running values otherwise
+        ctx.memo[("points-snap-at",)] = (end,)
     with ctx:
         _seed(ctx, state, month, start)
         result = _evaluate_period(ctx, main, month, policy_for)
@@ -197,14 +200,64 @@ def evaluate_resumed(
             events_considered=state.live_before + ctx.count_before(end) - ctx.count_before(start),
             events_void=state.void_before + voided,
         )
-        nxt = month.next()
-        last = None
-        if ctx.policy_for(nxt) is not None and ctx.policy_for(nxt) is ctx.policy_for(month):
-            last = capture(ctx, nxt, end, state, start)
+        last = capture(ctx, nxt, end, state, start) if same else None
     return result, last
 
 
 # ---- encoding: JSON, with tags for the values JSON has no type for ----
+
+
+class PackedValues(Mapping[tuple[Any, ...], Decimal]):
+    """Best-so-far values as a state holds them when every group key is all texts (the usual
+    case: a piece's id and a level): JSON text of the key to the value's text. A resumed pass
+    looks up only the groups its month meets (``get``), so a province's 160,000 groups are not
+    all made into tuples and decimals each time a month is evaluated again."""
+
+    __slots__ = ("_numbers", "raw")
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self.raw = raw
+        self._numbers: dict[str, Decimal] = {}  # one Decimal per distinct text
+
+    def _number(self, text: str) -> Decimal:
+        found = self._numbers.get(text)
+        if found is None:
+            found = self._numbers[text] = Decimal(text)
+        return found
+
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        """The value of group ``key`` (a tuple of field values), or ``default``."""
+        text = self.raw.get(orjson.dumps(key).decode())
+        return default if text is None else self._number(text)
+
+    def __getitem__(self, key: tuple[Any, ...]) -> Decimal:
+        found: Decimal | None = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return (tuple(orjson.loads(k)) for k in self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def overlaid(self, newer: dict[tuple[Any, ...], Decimal]) -> Mapping[Any, Decimal]:
+        """These values with ``newer`` ones over them (packed while every key is all texts)."""
+        if not all(type(x) is str for k in newer for x in k):
+            return {**dict(self.items()), **newer}
+        raw = dict(self.raw)
+        raw.update((orjson.dumps(k).decode(), str(v)) for k, v in newer.items())
+        return PackedValues(raw)
+
+
+def _best(values: Mapping[tuple[Any, ...], Decimal]) -> dict[str, Any]:
+    """Best-so-far values: packed (``PackedValues``) when every key is all texts."""
+    if isinstance(values, PackedValues):
+        return {"packed": values.raw}
+    if all(type(x) is str for k in values for x in k):
+        return {"packed": {orjson.dumps(k).decode(): str(v) for k, v in values.items()}}
+    return {"keys": _keys(values), "values": [str(v) for v in values.values()]}
 
 
 def _enc(v: Any) -> Any:
@@ -257,8 +310,7 @@ def encode(state: State) -> bytes:
             [
                 name,
                 on,
-                _keys(best),
-                [str(v) for v in best.values()],
+                _best(best),
                 _keys(counts),
                 list(counts.values()),
             ]
@@ -292,10 +344,12 @@ def decode(body: bytes) -> State:
         doc["void_before"],
         {
             (name, on): (
-                dict(zip(_unkeys(bk), numbers(bv), strict=True)),
+                PackedValues(bv["packed"])
+                if "packed" in bv
+                else dict(zip(_unkeys(bv["keys"]), numbers(bv["values"]), strict=True)),
                 dict(zip(_unkeys(ck), cv, strict=True)),
             )
-            for name, on, bk, bv, ck, cv in doc["passes"]
+            for name, on, bv, ck, cv in doc["passes"]
         },
         doc["streaks"],
         {

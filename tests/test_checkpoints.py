@@ -8,6 +8,7 @@ events, a retracted retraction).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench.generate import generate
-from rulesengine.checkpoint import decode, encode, evaluate_capturing
+from rulesengine.checkpoint import PackedValues, State, decode, encode, evaluate_capturing
 from rulesengine.evaluate import evaluate
 from rulesengine.formats import read_records
 from rulesengine.incremental import evaluate_stored
@@ -215,6 +216,29 @@ def test_state_round_trips_through_json(county: PolicySet) -> None:
     assert first.passes and first.streaks and first.live_before
     for state in (first, last):
         assert state is not None and decode(encode(state)) == state
+
+
+def test_packed_best_values_read_and_merge_like_a_dict() -> None:
+    """All-text group keys are kept packed (looked up on demand); other keys tagged; a packed
+    state overlaid with newer values, all-text or not, equals the merged dict."""
+    plain = {("e1", "county"): Decimal("3"), ("e2", "city"): Decimal("7.5")}
+    packed = decode_best(plain)
+    assert isinstance(packed, PackedValues) and packed == plain and len(packed) == 2
+    assert packed.get(("e1", "county")) == Decimal("3") and packed.get(("e1", "city")) is None
+    assert packed.get(("e1", None)) is None and packed.get((1, "county")) is None
+    newer = {("e1", "county"): Decimal("5"), ("e3", "city"): Decimal("1")}
+    merged = packed.overlaid(newer)
+    assert isinstance(merged, PackedValues) and merged == {**plain, **newer}
+    odd = {("e4", None): Decimal("2"), (7, "city"): Decimal("0.5")}
+    assert packed.overlaid(odd) == {**plain, **odd}
+    assert decode_best(packed.overlaid(odd)) == {**plain, **odd}
+    assert not isinstance(decode_best(odd), PackedValues)
+
+
+def decode_best(values: Any) -> Any:
+    """Best-so-far values through a state's JSON and back."""
+    state = State("2023-01", 0, 0, {("r", "t"): (values, {})}, {}, {}, {}, ())
+    return decode(encode(state)).passes[("r", "t")][0]
 
 
 def test_cli_resumes_and_prints_the_same(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ computed once per distinct input (the fields the rule reads), read with C-level 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rulesengine.events import Event
 from rulesengine.periods import Period
@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 
 
 Scored = tuple[Event, Event, list[tuple[str, Decimal]], Contribution]
+
+
+class Packed(Protocol):
+    """Best-so-far values kept in a checkpoint's own form (``rulesengine.checkpoint``), read
+    only for the groups a resumed pass meets instead of all decoded up front."""
+
+    def get(self, key: tuple[Any, ...], default: None = None) -> Decimal | None:
+        """The value of one group, or None."""
+
+    def overlaid(self, newer: dict[tuple[Any, ...], Decimal]) -> Mapping[Any, Decimal]:
+        """These values with ``newer`` ones over them."""
 
 
 def score_month(
@@ -52,11 +63,15 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
     counts: dict[tuple[Any, ...], int] = {}
     evs: list[Event] = ctx.by_type.get(first.on, [])
     # Resumed from a checkpoint (rulesengine.checkpoint): the running values at an instant, and
-    # only the events from then on. Snapshots: the running values at the instants asked for.
+    # only the events from then on. The best-so-far values then are read, never changed
+    # (``base``): new values go to ``best``, over them. Snapshots: the running values at the
+    # instants asked for.
+    base: dict[Any, Decimal] | Packed = {}
     resumed = ctx.memo.get(("points-resume", first.name, first.on))
     if resumed is not None:
-        since, best, counts = resumed[0], dict(resumed[1]), dict(resumed[2])
+        since, base, counts = resumed[0], resumed[1], dict(resumed[2])
         evs = evs[bisect_left([e.at for e in evs], since) :]
+    base_get = base.get if base else None
     snaps: list[Any] = sorted(ctx.memo.get(("points-snap-at",), ()))
     raw_cache: dict[tuple[Any, ...], tuple[Decimal, dict[str, Any]]] = {}
     rules: dict[Period, PointsRule | None] = {}
@@ -78,7 +93,7 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
         at = ev.at
         if month is None or not (month_start <= at < month_end):  # type: ignore[operator]
             while snaps and at >= snaps[0]:
-                _snap(ctx, first, snaps.pop(0), best, counts)
+                _snap(ctx, first, snaps.pop(0), base, best, counts)
             month = month_of(ev)  # events come in time order: a lookup per month, not per event
             month_start, month_end = ctx.month_bounds(month)
             try:
@@ -130,6 +145,8 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
         if best_fields:
             g = tuple(map(data.get, best_fields))
             earlier = best.get(g)
+            if earlier is None and base_get is not None:
+                earlier = base_get(g)
             if earlier is not None:
                 detail["earlier_best"] = earlier
                 credited = max(ZERO, raw - earlier)
@@ -152,16 +169,22 @@ def _pass(ctx: Context, first: PointsRule) -> dict[Period, list[Scored]]:
             (ev, piece, parts, Contribution(ev.id, month_id, rule.name, credited, detail))
         )
     for at in snaps:
-        _snap(ctx, first, at, best, counts)
+        _snap(ctx, first, at, base, best, counts)
     ctx.memo[key] = by_month
     return by_month
 
 
 def _snap(
-    ctx: Context, rule: PointsRule, at: Any, best: dict[Any, Any], counts: dict[Any, Any]
+    ctx: Context,
+    rule: PointsRule,
+    at: Any,
+    base: dict[Any, Decimal] | Packed,
+    best: dict[Any, Decimal],
+    counts: dict[Any, int],
 ) -> None:
     """Keep a copy of the pass's running values just before ``at``."""
-    ctx.memo[("points-state", rule.name, rule.on, at)] = (dict(best), dict(counts))
+    values = {**base, **best} if isinstance(base, dict) else base.overlaid(best)
+    ctx.memo[("points-state", rule.name, rule.on, at)] = (values, dict(counts))
 
 
 def _plan(ctx: Context, rule: PointsRule) -> tuple[Any, ...]:

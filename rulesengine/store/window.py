@@ -102,9 +102,10 @@ def load_window(
     event of the window a second time."""
     roster = sorted(t.name for t in vocab.types.values() if t.roster)
     voids = sorted(t.name for t in vocab.types.values() if t.voids)
-    ref_fields = {
-        t.name: tuple(n for n, f in t.fields.items() if f.type == "event")
+    ref_fields = {  # the types that refer to other events, and through which fields
+        t.name: names
         for t in vocab.types.values()
+        if (names := tuple(n for n, f in t.fields.items() if f.type == "event"))
     }
     s, e = micros(start), micros(end)
     mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
@@ -130,9 +131,11 @@ def load_window(
             have = {ev.id for ev in out}
             frontier = set(extra)
             for ev in out:
-                if ev.at >= start:
-                    data = ev.data
-                    frontier.update(v for n in ref_fields[ev.type] if (v := data.get(n)))
+                refs = ref_fields.get(ev.type)
+                if refs and ev.at >= start:
+                    for name in refs:
+                        if value := ev.data.get(name):
+                            frontier.add(value)
 
             def fetch(sql: str, params: list[object]) -> set[str]:
                 """Decode the rows not read yet; their ids."""
