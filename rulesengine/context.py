@@ -156,8 +156,15 @@ class Context:
             ev = ref
         return ev, None
 
+    def credit_field(self, type_name: str) -> tuple[str, str]:
+        """How a type credits (memoised): (``person`` | ``event`` | ``unit`` | ``none``, the
+        field's name)."""
+        how = self._credit_how.get(type_name)
+        if how is None:
+            how = self._credit_how[type_name] = self._credit_field(type_name)
+        return how
+
     def _credit_field(self, type_name: str) -> tuple[str, str]:
-        """How a type credits: (``person`` | ``event`` | ``unit`` | ``none``, field name)."""
         spec = self.vocab.types[type_name]
         if spec.credit is None:
             return "none", ""

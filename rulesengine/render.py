@@ -204,17 +204,16 @@ def _width(text: str) -> int:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain-text table, columns aligned by display width (Chinese counts double)."""
-    widths = [_width(h) for h in headers]
-    for row in rows:
-        widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=True)]
+    sized = [[(c, _width(c)) for c in r] for r in (headers, *rows)]  # each cell measured once
+    widths = [max(col) for col in zip(*([w for _, w in r] for r in sized), strict=True)]
 
-    def line(cells: Sequence[str]) -> str:
+    def line(cells: Sequence[tuple[str, int]]) -> str:
         return "  ".join(
-            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)
+            c + " " * (w - cw) for (c, cw), w in zip(cells, widths, strict=True)
         ).rstrip()
 
-    out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in rows)
+    out = [line(sized[0]), line([("-" * w, w) for w in widths])]
+    out.extend(line(r) for r in sized[1:])
     return "\n".join(out)
 
 
@@ -232,16 +231,15 @@ def render_table(result: Result, explain: bool = False) -> str:
         f"({result.start} .. {result.end})"
     ]
     if result.rankings:
+        tiers = any(x.tier for x in result.rankings)
         for rule in sorted({r.rule for r in result.rankings}):
             rows = [
                 [str(r.rank), _name(result, r.subject), decimal_text(r.points)]
-                + ([r.tier or ""] if any(x.tier for x in result.rankings) else [])
+                + ([r.tier or ""] if tiers else [])
                 for r in result.rankings
                 if r.rule == rule
             ]
-            head = ["rank", "unit", "points"] + (
-                ["tier"] if any(x.tier for x in result.rankings) else []
-            )
+            head = ["rank", "unit", "points"] + (["tier"] if tiers else [])
             parts.append(
                 f"\n{result.labels.get('rule:' + rule, rule)} ({rule})\n" + table(head, rows)
             )

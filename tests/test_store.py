@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from rulesengine.evaluate import evaluate
 from rulesengine.formats import read_records, roster_records
@@ -19,7 +21,7 @@ from rulesengine.periods import parse_period
 from rulesengine.policy import PolicySet
 from rulesengine.render import render_json
 from rulesengine.store import Store
-from rulesengine.store.store import StoreError
+from rulesengine.store.store import SCHEMA_HEAD, StoreError
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "county-department.jsonl"
@@ -222,3 +224,10 @@ def test_roster_import(store_url: str, county: PolicySet, tmp_path: Path) -> Non
     again = store.ingest(str(roster), roster_records(roster, vocab), vocab)
     assert again.duplicates == 3
     store.close()
+
+
+def test_schema_head_is_the_newest_migration() -> None:
+    """A store at ``SCHEMA_HEAD`` opens without alembic: it must be the migrations' head."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "rulesengine" / "store" / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD

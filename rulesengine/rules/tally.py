@@ -156,6 +156,9 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             subjects = [u for u in subjects if u in homes]
     grouped = _grouped(ctx, rule, start, end)
     counted = {s: grouped.get(s, []) for s in subjects}
+    # shared by the rules that count the same selection: the ids of each subject's events
+    ids = ctx.memo.setdefault(("tally-ids", id(grouped)), {})
+    units = _units_at(ctx, rule.per, last)
     wants_days = rule.reads_days
     day_of = _day_reader(period, policy.timezone)
     by_ends = period.kind == "month"
@@ -169,7 +172,11 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             else:  # a quarter or a year: the day of month goes up and down
                 days = [day_of(e.at) for e in items]
                 first, last_day = min(days), max(days)
-        unit = roster.units.get(s if rule.per == "unit" else roster.unit_at(s, last) or "")
+        unit = units.get(s)
+        if unit is None and s not in units:
+            unit = units[s] = roster.units.get(
+                s if rule.per == "unit" else roster.unit_at(s, last) or ""
+            )
         uid = unit.id if unit is not None else None
         if uid not in minimums:
             minimums[uid] = (
@@ -179,9 +186,12 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             )
         minimum = minimums[uid]
         below = minimum is not None and len(items) < minimum
+        events = ids.get(s)
+        if events is None:
+            events = ids[s] = tuple(map(_ID, items))
         out[s] = Row(
             len(items),
-            tuple(map(_ID, items)),
+            events,
             first,
             last_day,
             below,
@@ -190,6 +200,13 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
         )
     ctx.memo[key] = out
     return out
+
+
+def _units_at(ctx: Context, per: str, last: Any) -> dict[str, Any]:
+    """Subject to unit (a person's unit at ``last``, or the unit itself), filled as rows are
+    made and shared by every tally of the period (memoised)."""
+    found: dict[str, Any] = ctx.memo.setdefault(("tally-units", per, last), {})
+    return found
 
 
 def _day_reader(period: Period, tz: str) -> Any:
@@ -217,7 +234,16 @@ def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | 
         return found  # type: ignore[no-any-return]
     roster = ctx.roster
     out: dict[str | None, list[Event]] = {}
-    for ev in ctx.selected(rule.counts, start, end):
+    evs = ctx.selected(rule.counts, start, end)
+    kind, field = ctx.credit_field(rule.counts.type)
+    if kind == "person" and rule.per == "person":  # the usual case, as the loop below does it
+        for ev in evs:
+            credited = ev.data.get(field)
+            if credited is not None:
+                out.setdefault(credited, []).append(ev)
+        ctx.memo[key] = out
+        return out
+    for ev in evs:
         piece, person = ctx.credit(ev)
         if piece is not ev and not ctx.is_live(piece.id):
             continue  # an adoption of a retracted piece counts for nothing
