@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from rulesengine.context import Context
-from rulesengine.evaluate import _evaluate_period, _prepare, previous_points
+from rulesengine.evaluate import evaluate_period, prepare, previous_points
 from rulesengine.gcpause import collector_paused
 from rulesengine.periods import Period
 from rulesengine.policy import Policy, PolicySet
@@ -162,11 +162,11 @@ def evaluate_capturing(
     """Evaluate ``month`` over every event before its end (as :func:`evaluate` does) and give
     the states at its start and at its end (None when no policy is in force for the next
     month)."""
-    (main,), policy_for, ctx = _prepare(policies, events, [month], forced)
+    (main,), policy_for, ctx = prepare(policies, events, [month], forced)
     start, end = month.bounds(main.timezone)
     ctx.memo[("points-snap-at",)] = (start, end)
     with ctx:
-        result = _evaluate_period(ctx, main, month, policy_for)
+        result = evaluate_period(ctx, main, month, policy_for)
         first = capture(ctx, month, start)
         nxt = month.next()
         last = capture(ctx, nxt, end) if ctx.policy_for(nxt) is not None else None
@@ -185,7 +185,7 @@ def evaluate_resumed(
     ``load_window`` reads for it; the same result as :func:`evaluate` over all events. Also
     the state at the month's end, when the next month is judged by the same policy (else None:
     what a new policy's rules need from the past is not all in the window)."""
-    (main,), policy_for, ctx = _prepare(policies, events, [month], forced)
+    (main,), policy_for, ctx = prepare(policies, events, [month], forced)
     start, end = month.bounds(main.timezone)
     nxt = month.next()
     same = ctx.policy_for(nxt) is not None and ctx.policy_for(nxt) is ctx.policy_for(month)
@@ -193,7 +193,7 @@ def evaluate_resumed(
         ctx.memo[("points-snap-at",)] = (end,)
     with ctx:
         _seed(ctx, state, month, start)
-        result = _evaluate_period(ctx, main, month, policy_for)
+        result = evaluate_period(ctx, main, month, policy_for)
         voided = ctx.count_void(end, start)
         result = dataclasses.replace(
             result,
@@ -226,7 +226,10 @@ class PackedValues(Mapping[tuple[Any, ...], Decimal]):
         return found
 
     def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
-        """The value of group ``key`` (a tuple of field values), or ``default``."""
+        """The value of group ``key`` (a tuple of field values), or ``default``. Only all-text
+        keys are packed, so no other key is here (and JSON would write a time as a text)."""
+        if not all(type(x) is str for x in key):
+            return default
         text = self.raw.get(orjson.dumps(key).decode())
         return default if text is None else self._number(text)
 

@@ -215,19 +215,20 @@ def evaluate_many(
     Gives exactly the results of :func:`evaluate` for each period, in the order given."""
     if not periods:
         return []
-    mains, policy_for, ctx = _prepare(policies, events, periods, forced)
+    mains, policy_for, ctx = prepare(policies, events, periods, forced)
     with ctx:
         return [
-            _evaluate_period(ctx, main, period, policy_for)
+            evaluate_period(ctx, main, period, policy_for)
             for main, period in zip(mains, periods, strict=True)
         ]
 
 
-def _prepare(
+def prepare(
     policies: PolicySet, events: Sequence[Event], periods: Sequence[Period], forced: Policy | None
 ) -> tuple[list[Policy], Callable[[Period], Policy | None], Context]:
     """The main policy of each period (a :class:`PeriodError` when one has none), the policy
-    of any month (``forced`` everywhere when given), and the context of ``events``."""
+    of any month (``forced`` everywhere when given), and the context of ``events`` (the first
+    step of every evaluation, shared with ``rulesengine.checkpoint``)."""
     mains = [_main_policy(policies, p, forced) for p in periods]
 
     def policy_for(p: Period) -> Policy | None:
@@ -303,7 +304,9 @@ def previous_points(
     return found
 
 
-def _evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
+def evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any) -> Result:
+    """The result of ``period`` under its main policy, from a context :func:`prepare` built
+    (``rulesengine.checkpoint`` seeds the context with a stored state first)."""
     start, end = period.bounds(main.timezone)
     used: dict[tuple[str, str], Policy] = {}
     scores = _period_scores(ctx, main, period, policy_for, used)
@@ -406,11 +409,11 @@ def evaluate_part(
     """
     if not periods:
         return []
-    mains, policy_for, ctx = _prepare(policies, events, periods, forced)
+    mains, policy_for, ctx = prepare(policies, events, periods, forced)
     out = []
     with ctx:
         for main, period in zip(mains, periods, strict=True):
-            result = _evaluate_period(ctx, main, period, policy_for)
+            result = evaluate_period(ctx, main, period, policy_for)
             before: dict[str, dict[str, Decimal] | None] = {}
             for rule in main.rules:
                 if isinstance(rule, ranking.ImprovementRule) and period.kind == rule.period:
@@ -434,7 +437,7 @@ def rankings_across(
     roster is read from events."""
     if not periods:
         return []
-    mains, policy_for, ctx = _prepare(policies, roster_events, periods, forced)
+    mains, policy_for, ctx = prepare(policies, roster_events, periods, forced)
 
     def ranked(pol: Policy, rule: ranking.RankingRule, p: Period, pts: dict[str, Decimal]) -> Any:
         return ranking.evaluate(ctx, rule, p, pol, {(rule.points, s): v for s, v in pts.items()})

@@ -114,11 +114,6 @@ def _build(node: yaml.Node, path: Path, smap: SourceMap, problems: Collector) ->
     raise TypeError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
 
-# libyaml's reader when PyYAML was built with it (the wheels are): the same nodes and marks,
-# about five times faster than the pure-Python reader, which is the fallback.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_yaml(text: str, file: str, problems: Collector) -> tuple[Any, SourceMap]:
     """Parse one YAML document; syntax errors and duplicate keys go to ``problems``.
 
@@ -126,7 +121,7 @@ def load_yaml(text: str, file: str, problems: Collector) -> tuple[Any, SourceMap
     """
     smap = SourceMap(file)
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -26,9 +26,9 @@ from rulesengine.periods import Period, parse_period, period_of
 from rulesengine.policy import Policy, PolicySet, load_policy, load_policy_set
 from rulesengine.render import render_json
 from rulesengine.store import Store
-from rulesengine.store.window import last_ingest, touched_after
+from rulesengine.store.window import last_ingest, load_window, touched_after
 from rulesengine_cli.main import main
-from tests.conftest import POLICIES, ROOT
+from tests.conftest import POLICIES, ROOT, Stream
 
 FAMILIES = sorted(
     p.stem for p in (ROOT / "examples").glob("*.jsonl") if (POLICIES / p.stem).is_dir()
@@ -200,6 +200,31 @@ def test_retraction_of_an_old_event_and_of_that_retraction(
     assert replay.check(parse_period("2023-12")).startswith("evaluated in full")
 
 
+def test_window_does_not_follow_retractions_dated_after_it(
+    county: PolicySet, tmp_path: Path
+) -> None:
+    """A retraction after the month, of an event before it, is read (it voids for every
+    evaluation) but what it refers to is not: the month reads only its own references."""
+    s = Stream()
+    s.department()
+    s.person("p1", "s1")
+    s.person("p2", "s2")
+    april = s.submit("p1", "2023-04-10T09:00")
+    s.add("adoption", "2023-04-20T09:00", ref=april, level="municipal", form="single")
+    may = s.submit("p2", "2023-05-03T09:00")
+    s.add("adoption", "2023-05-04T09:00", ref=may, level="provincial", form="single")
+    s.add("retraction", "2023-06-05T09:00", ref=april, reason="dup")
+    path = tmp_path / "s.jsonl"
+    path.write_text(s.text(), encoding="utf-8")
+    vocab = county.policies[0].vocabulary
+    store = Store(str(tmp_path / "s.sqlite"))
+    store.ingest(str(path), read_records(path, vocab), vocab)
+    start, end = parse_period("2023-05").bounds(county.policies[0].timezone)
+    read = {e.id for e in load_window(store, vocab, start, end, county.names_read())}
+    assert april not in read and may in read
+    assert any(e.type == "retraction" for e in load_window(store, vocab, start, end))
+
+
 def test_ingest_log_records_what_each_file_touched(county: PolicySet, tmp_path: Path) -> None:
     replay, docs = late(county, tmp_path)
     seq = last_ingest(replay.store)
@@ -226,6 +251,8 @@ def test_packed_best_values_read_and_merge_like_a_dict() -> None:
     assert isinstance(packed, PackedValues) and packed == plain and len(packed) == 2
     assert packed.get(("e1", "county")) == Decimal("3") and packed.get(("e1", "city")) is None
     assert packed.get(("e1", None)) is None and packed.get((1, "county")) is None
+    at = datetime.fromisoformat("2024-01-05T09:00:00+08:00")  # JSON would write it as a text
+    assert decode_best({("e1", at.isoformat()): Decimal(1)}).get(("e1", at)) is None
     newer = {("e1", "county"): Decimal("5"), ("e3", "city"): Decimal("1")}
     merged = packed.overlaid(newer)
     assert isinstance(merged, PackedValues) and merged == {**plain, **newer}

@@ -47,13 +47,13 @@ def test_evaluation_pauses_the_collector_and_restores_it(
     vocab = county.policies[0].vocabulary
     batch = read_events([str(ROOT / "examples" / "county-department.jsonl")], vocab)
     seen: list[bool] = []
-    original = evaluate_module._evaluate_period
+    original = evaluate_module.evaluate_period
 
     def spy(*args: Any) -> Any:
         seen.append(gc.isenabled())
         return original(*args)
 
-    monkeypatch.setattr(evaluate_module, "_evaluate_period", spy)
+    monkeypatch.setattr(evaluate_module, "evaluate_period", spy)
     assert gc.isenabled()
     evaluate_many(county, batch.events, [parse_period("2023-03"), parse_period("2023")])
     assert seen == [False, False] and gc.isenabled()

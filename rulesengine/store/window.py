@@ -132,7 +132,7 @@ def load_window(
             frontier = set(extra)
             for ev in out:
                 refs = ref_fields.get(ev.type)
-                if refs and ev.at >= start:
+                if refs and start <= ev.at < end:  # not the retractions after the window
                     for name in refs:
                         if value := ev.data.get(name):
                             frontier.add(value)
