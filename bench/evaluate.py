@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> None:
                 + f"; peak memory of the largest worker {child:,.0f} MiB"
             )
         print(
-            f"evaluate year: {len(events):,} events; load {t1 - t0:.1f} s, "
-            f"17 periods {t2 - t1:.1f} s, total {t2 - t0:.1f} s "
+            f"evaluate year: {len(events):,} events; load {t1 - t0:.2f} s, "
+            f"17 periods {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
             f"({len(events) / (t2 - t0):,.0f} events/s); {sum(len(r.actions) for r in results):,}"
             f" actions; peak memory {peak:,.0f} MiB (before loading {base_rss:,.0f} MiB) "
             f"on {machine()}"

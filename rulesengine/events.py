@@ -263,10 +263,13 @@ class TrustedDecoder:
     With ``keep_text``, text fields of non-roster events not named in it are dropped (an
     evaluation reads only the fields its rules name). Repeated values (types, enums, person and
     unit ids, time zones) are shared, to save memory: a million events hold one time zone object
-    per distinct UTC offset, not one each.
+    per distinct UTC offset, not one each. ``share=False`` leaves field values unshared in
+    :meth:`rows` (for a month's events, where the memory saved is small and the time is not).
     """
 
-    def __init__(self, vocab: Vocabulary, keep_text: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, vocab: Vocabulary, keep_text: frozenset[str] | None = None, share: bool = True
+    ) -> None:
         # per type: its shared name, and the fields that need work, with what to do
         self.plans: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
         for name, spec in vocab.types.items():
@@ -286,7 +289,7 @@ class TrustedDecoder:
         self._batch: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], Any]] = {
             name: (
                 shared,
-                tuple(f for f, how in steps if how == _INTERN),
+                tuple(f for f, how in steps if how == _INTERN and share),
                 tuple(f for f, how in steps if how == _DROP),
                 tuple((f, how) for f, how in steps if how in (_TIME, _PERSONS)),
             )

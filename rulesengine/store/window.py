@@ -113,7 +113,7 @@ def load_window(
     def marks(n: int) -> str:
         return ", ".join([mark] * n)
 
-    decode = TrustedDecoder(vocab, keep_text)
+    decode = TrustedDecoder(vocab, keep_text, share=False)  # a month: little to share
     with store.engine.connect() as conn, collector_paused():
         raw = conn.connection.dbapi_connection
         assert raw is not None
