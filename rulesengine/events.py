@@ -250,7 +250,7 @@ def _check_value(value: Any, ftype: str, values: tuple[str, ...], name: str) -> 
     raise LineError("E309", f"unsupported field type '{ftype}'", name)  # pragma: no cover
 
 
-_TIME, _PERSONS, _INTERN, _DROP = range(4)
+_TIME, _PERSONS = range(2)
 _ABSENT = object()
 _EXACT_FLOAT_MICROS = 4_102_444_800_000_000  # 2100-01-01: below, float seconds are exact
 
@@ -270,31 +270,24 @@ class TrustedDecoder:
     def __init__(
         self, vocab: Vocabulary, keep_text: frozenset[str] | None = None, share: bool = True
     ) -> None:
-        # per type: its shared name, and the fields that need work, with what to do
-        self.plans: dict[str, tuple[str, tuple[tuple[str, int], ...]]] = {}
+        # per type: its shared name, then the fields to share, to drop, and to convert
+        self.plans: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], Any]] = {}
         for name, spec in vocab.types.items():
-            steps: list[tuple[str, int]] = []
+            shared: list[str] = []
+            dropped: list[str] = []
+            converted: list[tuple[str, int]] = []
             for fname, fs in spec.fields.items():
                 if fs.type == "timestamp":
-                    steps.append((fname, _TIME))
+                    converted.append((fname, _TIME))
                 elif fs.type == "persons":
-                    steps.append((fname, _PERSONS))
+                    converted.append((fname, _PERSONS))
                 elif fs.type in _SHARED:
-                    steps.append((fname, _INTERN))
+                    if share:
+                        shared.append(fname)
                 elif fs.type == "text" and keep_text is not None and spec.roster is None:
                     if fname not in keep_text:
-                        steps.append((fname, _DROP))
-            self.plans[name] = (sys.intern(name), tuple(steps))
-        # the same plans split by what is done, for the batch loop of :meth:`rows`
-        self._batch: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], Any]] = {
-            name: (
-                shared,
-                tuple(f for f, how in steps if how == _INTERN and share),
-                tuple(f for f, how in steps if how == _DROP),
-                tuple((f, how) for f, how in steps if how in (_TIME, _PERSONS)),
-            )
-            for name, (shared, steps) in self.plans.items()
-        }
+                        dropped.append(fname)
+            self.plans[name] = (sys.intern(name), tuple(shared), tuple(dropped), tuple(converted))
         self.zones: dict[str, Any] = {}  # offset text: the shared zone
 
     def _time(self, text: str, micros: int | None = None) -> datetime:
@@ -310,34 +303,12 @@ class TrustedDecoder:
             self.zones[text[-6:]] = at.tzinfo
         return at
 
-    def __call__(
-        self, doc: dict[str, Any], source: str = "", line: int = 0, micros: int | None = None
-    ) -> Event:
-        """The event of one stored document (the document is consumed)."""
-        eid = doc.pop("id")
-        etype, steps = self.plans[doc.pop("type")]
-        at = self._time(doc.pop("at"), micros)
-        for name, how in steps:
-            value = doc.get(name, _ABSENT)
-            if value is _ABSENT:
-                continue
-            if how == _INTERN:
-                if type(value) is str:
-                    doc[name] = sys.intern(value)
-            elif how == _DROP:
-                del doc[name]
-            elif how == _TIME:
-                doc[name] = self._time(value)
-            else:
-                doc[name] = tuple(sys.intern(v) for v in value)
-        return Event(eid, etype, at, doc, source, line)
-
     def rows(self, rows: Iterable[tuple[str | bytes, int]]) -> list[Event]:
-        """The events of stored rows ``(body, at_us)``: what :meth:`__call__` does, as one loop
-        with the steps split by kind (a province's year is a million rows). The events keep
+        """The events of stored rows ``(body, at_us)``, in one loop with each type's steps split
+        by kind (a province's year is a million rows). The events keep
         neither source file nor line: no rule reads them, and a million of each cost time to
         read and memory to hold."""
-        plans, zones = self._batch, self.zones
+        plans, zones = self.plans, self.zones
         loads, intern, from_ts = orjson.loads, sys.intern, datetime.fromtimestamp
         out: list[Event] = []
         append = out.append
