@@ -9,9 +9,8 @@ evaluated period.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from rulesengine.context import Context
@@ -30,73 +29,16 @@ from rulesengine.results import (
     Result,
     Score,
     Warning,
-    score_order,
 )
 from rulesengine.roster import end_instant
 from rulesengine.rules import deadline, payment, points, ranking, scoring, share, tally, total
+from rulesengine.scores import Scores
 
 ZERO = Decimal(0)
-_EMPTY: Mapping[str, Decimal] = MappingProxyType({})
 
 
 def _ref(p: Policy) -> PolicyRef:
     return PolicyRef(p.family, p.version, p.sha256, p.path)
-
-
-class _Scores:
-    """Points per (rule, subject), with the subject's kind and the contributions."""
-
-    def __init__(self) -> None:
-        self.points: dict[tuple[str, str], Decimal] = {}
-        self.kinds: dict[tuple[str, str], str] = {}
-        self.items: dict[tuple[str, str], list[Contribution]] = {}
-        self._index: dict[str, dict[str, Decimal]] | None = None  # of_rule's; reset on change
-
-    def add(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
-        key = (rule, subject)
-        self.points[key] = self.points.get(key, ZERO) + value
-        self.kinds[key] = kind
-        self.items.setdefault(key, []).append(c)
-        self._index = None
-
-    def merge(self, other: _Scores) -> None:
-        """Add another set of scores to these."""
-        for key, value in other.points.items():
-            self.points[key] = self.points.get(key, ZERO) + value
-            self.kinds[key] = other.kinds[key]
-            self.items.setdefault(key, []).extend(other.items.get(key, ()))
-        self._index = None
-
-    def put(self, rule: str, subject: str, kind: str, value: Decimal, c: Contribution) -> None:
-        """Set (not add to) a subject's points, explained by one contribution."""
-        key = (rule, subject)
-        self.points[key] = value
-        self.kinds[key] = kind
-        self.items[key] = [c]
-        self._index = None
-
-    def zero(self, rule: str, subject: str, kind: str) -> None:
-        self.points.setdefault((rule, subject), ZERO)
-        self.kinds.setdefault((rule, subject), kind)
-        self._index = None
-
-    def of_rule(self, rule: str) -> Mapping[str, Decimal]:
-        """The points of one rule by subject (indexed once the scores are complete)."""
-        if self._index is None:
-            index: dict[str, dict[str, Decimal]] = {}
-            for (r, s), v in self.points.items():
-                index.setdefault(r, {})[s] = v
-            self._index = index
-        return self._index.get(rule, _EMPTY)  # shared: callers only read it
-
-    def records(self) -> list[Score]:
-        """Every score, by rule, then persons before units, then kind and subject."""
-        kinds, items = self.kinds, self.items
-        order = sorted((score_order(r, kinds[(r, s)], s), (r, s)) for r, s in self.points)
-        return [
-            Score(key[0], key[1], kinds[key], self.points[key], tuple(items.get(key, ())))
-            for _, key in order
-        ]
 
 
 def _subject_kind(ctx: Context, subject: str) -> str:
@@ -108,7 +50,7 @@ def _score_points(
     ctx: Context,
     period: Period,
     policy_for: Any,
-    scores: _Scores,
+    scores: Scores,
     used: dict[tuple[str, str], Policy],
 ) -> None:
     for month in period.months():
@@ -121,13 +63,13 @@ def _score_points(
                 scores.merge(_month_points(ctx, rule, month, pol))
 
 
-def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Policy) -> _Scores:
+def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Policy) -> Scores:
     """One month's scores of a points rule (memoised: quarters and years add months up)."""
     key = ("month-points", id(rule), month)
     found = ctx.memo.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    scores = _Scores()
+    scores = Scores()
     start, end = month.bounds(pol.timezone)
     for _ev, piece, parts, contrib in scoring.score_month(ctx, rule, month, start, end):
         direct = ctx.credited_unit(piece) if not parts else None
@@ -146,7 +88,7 @@ def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Pol
     return scores
 
 
-def _score_awards(ctx: Context, period: Period, policy_for: Any, scores: _Scores) -> None:
+def _score_awards(ctx: Context, period: Period, policy_for: Any, scores: Scores) -> None:
     """Awards of tallies and shares, and deadline points, for each sub-period of their kind."""
     for kind in KINDS:
         for sub in period.within(kind):
@@ -166,19 +108,16 @@ def _score_awards(ctx: Context, period: Period, policy_for: Any, scores: _Scores
                     scores.add(rule.name, subject, _subject_kind(ctx, subject), value, c)
 
 
-def _score_totals(ctx: Context, main: Policy, last: Any, scores: _Scores) -> None:
+def _score_totals(ctx: Context, main: Policy, last: Any, scores: Scores) -> None:
     for rule in main.rules:
         if not isinstance(rule, total.TotalRule):
             continue
-        subjects = {s for (r, s) in scores.points if r in rule.parts}
+        subjects = scores.subjects(rule.parts)
         subjects |= set(ctx.roster.units_of_kinds(rule.unit_kinds, last))
         for subject in sorted(subjects):
-            parts = [
-                (scores.points.get((p, subject), ZERO), len(scores.items.get((p, subject), ())))
-                for p in rule.parts
-            ]
+            parts = [(scores.value(p, subject), scores.count(p, subject)) for p in rule.parts]
             value, detail = total.combine(rule, parts)
-            detail["parts"] = {p: scores.points.get((p, subject), ZERO) for p in rule.parts}
+            detail["parts"] = {p: scores.value(p, subject) for p in rule.parts}
             c = Contribution("", "", rule.name, value, detail)
             scores.put(rule.name, subject, _subject_kind(ctx, subject), value, c)
 
@@ -241,14 +180,14 @@ def prepare(
 
 def _period_scores(
     ctx: Context, main: Policy, period: Period, policy_for: Any, used: dict[Any, Policy]
-) -> _Scores:
+) -> Scores:
     """Every score of ``period`` (memoised: a look-back asks for it again)."""
     key = ("period-scores", id(main), period)
     found = ctx.memo.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
     last = end_instant(period.bounds(main.timezone)[1])
-    scores = _Scores()
+    scores = Scores()
     _score_points(ctx, period, policy_for, scores, used)
     for rule in main.rules:
         if isinstance(rule, points.PointsRule):
@@ -261,7 +200,7 @@ def _period_scores(
 
 
 def _ranking_rows(
-    ctx: Context, main: Policy, rule: ranking.RankingRule, period: Period, scores: _Scores
+    ctx: Context, main: Policy, rule: ranking.RankingRule, period: Period, scores: Scores
 ) -> list[RankingRow]:
     unit_points = {(rule.points, s): v for s, v in scores.of_rule(rule.points).items()}
     return ranking.evaluate(ctx, rule, period, main, unit_points)
@@ -338,7 +277,7 @@ def evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any)
             actions.extend(share.evaluate(ctx, rule, period, main))
         elif isinstance(rule, total.GradeRule) and period.kind in rule.periods:
             for subject, value in sorted(scores.of_rule(rule.score).items()):
-                vetoed = any(scores.items.get((v, subject)) for v in rule.vetoed_by)
+                vetoed = any(scores.count(v, subject) for v in rule.vetoed_by)
                 grades.append(
                     Grade(
                         rule.name,
@@ -380,7 +319,7 @@ def evaluate_period(ctx: Context, main: Policy, period: Period, policy_for: Any)
 
 
 def _payments(
-    ctx: Context, rule: payment.PaymentRule, period: Period, main: Policy, scores: _Scores
+    ctx: Context, rule: payment.PaymentRule, period: Period, main: Policy, scores: Scores
 ) -> list[Payment]:
     if rule.score is not None:
         rate = rule.rate or Decimal(1)
