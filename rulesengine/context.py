@@ -15,7 +15,7 @@ from itertools import compress, islice
 from operator import attrgetter, eq, le
 from typing import TYPE_CHECKING, Any
 
-from rulesengine.events import Event
+from rulesengine.events import Event, in_offset_zone
 from rulesengine.periods import Period, period_of
 from rulesengine.results import Warning
 from rulesengine.roster import Roster
@@ -243,11 +243,13 @@ class Context:
         return period_of(ev.at, "month", self.timezone)
 
     def month_bounds(self, month: Period) -> tuple[datetime, datetime]:
-        """``[start, end)`` of a month in the evaluation's time zone (memoised)."""
+        """``[start, end)`` of a month in the evaluation's time zone (memoised), for comparing
+        with event times (:func:`rulesengine.events.in_offset_zone`)."""
         key = ("month-bounds", month)
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = month.bounds(self.timezone)
+            start, end = month.bounds(self.timezone)
+            found = self.memo[key] = (in_offset_zone(start), in_offset_zone(end))
         return found
 
     def _index_months(self) -> None:
@@ -259,11 +261,11 @@ class Context:
         month = first
         while True:
             self._months.append(month)
-            self._month_starts.append(month.bounds(self.timezone)[0])
+            self._month_starts.append(in_offset_zone(month.bounds(self.timezone)[0]))
             if month == last:
                 break
             month = month.next()
-        self._month_starts.append(last.bounds(self.timezone)[1])
+        self._month_starts.append(in_offset_zone(last.bounds(self.timezone)[1]))
 
     def warn(self, month: Period, warning: Warning) -> None:
         """Record a warning against the month it arose in."""

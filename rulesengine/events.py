@@ -17,7 +17,7 @@ import hashlib
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar, dataclass_transform
 
@@ -107,6 +107,16 @@ def in_shared_zone(at: datetime) -> datetime:
     zone = at.tzinfo
     shared = _ZONES.setdefault(zone, zone)
     return at if shared is zone else at.replace(tzinfo=shared)
+
+
+def in_offset_zone(at: datetime) -> datetime:
+    """The instant ``at`` in the shared zone of its UTC offset (a period's bounds, say, which are
+    in a named zone): comparing it with event times then skips the offset arithmetic, about ten
+    times faster. Only for comparing: a named zone's later offsets (summer time) are not kept."""
+    offset = at.utcoffset()
+    if offset is None:
+        return at
+    return in_shared_zone(at.replace(tzinfo=timezone(offset)))
 
 
 # One time zone object per UTC offset for all events: a million events would otherwise hold a
@@ -289,6 +299,7 @@ class TrustedDecoder:
                         dropped.append(fname)
             self.plans[name] = (sys.intern(name), tuple(shared), tuple(dropped), tuple(converted))
         self.zones: dict[str, Any] = {}  # offset text: the shared zone
+        self.shared: dict[str, str] = {}  # shared field values (interned)
 
     def _time(self, text: str, micros: int | None = None) -> datetime:
         """``text`` as an aware time; with ``micros`` (the same instant, microseconds since
@@ -308,7 +319,7 @@ class TrustedDecoder:
         by kind (a province's year is a million rows). The events keep
         neither source file nor line: no rule reads them, and a million of each cost time to
         read and memory to hold."""
-        plans, zones = self.plans, self.zones
+        plans, zones, shared = self.plans, self.zones, self.shared
         loads, intern, from_ts = orjson.loads, sys.intern, datetime.fromtimestamp
         out: list[Event] = []
         append = out.append
@@ -325,7 +336,10 @@ class TrustedDecoder:
             for name in interns:
                 value = doc.get(name)
                 if value.__class__ is str:
-                    doc[name] = intern(value)
+                    found = shared.get(value)  # a small dict of its own: hotter than intern's
+                    if found is None:
+                        found = shared[value] = intern(value)
+                    doc[name] = found
             for name in drops:
                 doc.pop(name, None)
             for name, how in slow:

@@ -12,11 +12,17 @@ Each case was found by review of a speed-up and is computed by hand here:
 from __future__ import annotations
 
 import gc
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from rulesengine.errors import Collector
 from rulesengine.expressions import compile_expression
+from rulesengine.periods import parse_period
 from rulesengine.policy import load_policy_set
+from rulesengine.rules.tally import _day_reader
 from tests.conftest import Stream, copy_policies, edit
 
 
@@ -94,3 +100,21 @@ def test_distinct_inputs_leave_no_evaluator_behind() -> None:
         gc.enable()
     assert values == [n + 1 for n in range(200)]
     assert alive == 0
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "Europe/Berlin", "America/Sao_Paulo"])
+@pytest.mark.parametrize("period_id", ["2018-11", "2018-Q4", "2018", "2023-03", "2023-Q1"])
+def test_day_of_month_matches_local_time_across_offset_changes(tz: str, period_id: str) -> None:
+    # Sao Paulo's summer time began at midnight on 2018-11-04 (that day starts at 01:00);
+    # Berlin's changes at 02:00 and 03:00. The reader bisects precomputed local midnights.
+    period = parse_period(period_id)
+    start, end = period.bounds(tz)
+    day_of = _day_reader(period, tz)
+    at, step = start, timedelta(minutes=97)
+    checked = 0
+    while at < end:
+        for instant in (at, at.astimezone(UTC), at.astimezone(timezone(timedelta(hours=8)))):
+            assert day_of(instant) == at.astimezone(ZoneInfo(tz)).day, instant
+        at += step
+        checked += 1
+    assert checked > 400

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rulesengine.events import Event
+from rulesengine.events import Event, in_offset_zone
 from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
@@ -210,19 +210,17 @@ def _units_at(ctx: Context, per: str, last: Any) -> dict[str, Any]:
 
 
 def _day_reader(period: Period, tz: str) -> Any:
-    """Local day of month of an instant: by bisecting the month's local midnights when the
-    period is a month (no time zone maths per event), else by conversion."""
-    start = period.bounds(tz)[0]
-    if period.kind != "month":
-        zone = start.tzinfo
-        return lambda at: at.astimezone(zone).day
+    """Local day of month of an instant of ``period``: looked up among the period's local
+    midnights (held in the shared zones of their offsets, so bisecting skips the offset
+    arithmetic), not converted per event."""
+    zone = period.bounds(tz)[0].tzinfo
     first = period.first_day()
-    nxt = period.next_first_day()
-    zone = start.tzinfo
-    midnights = [
-        datetime(first.year, first.month, d, tzinfo=zone) for d in range(1, (nxt - first).days + 1)
-    ]
-    return lambda at: bisect_right(midnights, at)
+    midnights, days = [], []
+    for n in range((period.next_first_day() - first).days):
+        day = first + timedelta(days=n)
+        midnights.append(in_offset_zone(datetime(day.year, day.month, day.day, tzinfo=zone)))
+        days.append(day.day)
+    return lambda at: days[bisect_right(midnights, at) - 1]
 
 
 def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | None, list[Event]]:
