@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from rulesengine.events import Event
 from rulesengine.expressions import Expression
 from rulesengine.periods import Period
 from rulesengine.results import Action
@@ -83,11 +84,11 @@ AWARD_NAMES = {
 
 
 def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> dict[str, Any]:
-    """Per unit: ``(part event ids, other event ids)`` for ``period``."""
+    """Per unit: ``(part events, other events)`` for ``period``, each in time order."""
     start, end = period.bounds(policy.timezone)
     last = end_instant(end)
     roster = ctx.roster
-    found: dict[str, list[list[str]]] = {
+    found: dict[str, list[list[Event]]] = {
         u: [[], []] for u in roster.units_of_kinds(rule.unit_kinds, last)
     }
     names = rule.part.names
@@ -99,18 +100,22 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         roster.unit_of_kind,
     )
     kinds = rule.unit_kinds
+    how, field = ctx.credit_field(rule.counts.type)
+    direct = field if how == "person" else None  # the usual case: no credit walk
     for ev in ctx.selected(rule.counts, start, end):
-        piece, person = credit(ev)
+        data = ev.data
+        if direct is not None:
+            piece, person = ev, data.get(direct)
+        else:
+            piece, person = credit(ev)
         home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
         unit = of_kind(home, kinds)
         if unit not in found:
             continue
         values = (
-            tuple(map(ev.data.get, names))
-            if plain
-            else tuple(_value(ctx, ev, n, end) for n in names)
+            tuple(map(data.get, names)) if plain else tuple(_value(ctx, ev, n, end) for n in names)
         )
-        found[unit][0 if run(values) else 1].append(ev.id)
+        found[unit][0 if run(values) else 1].append(ev)
     return found
 
 
@@ -162,8 +167,8 @@ def evaluate(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> l
             "total": total,
             "share": share,
             "minimum": rule.minimum,
-            "part_events": part,
-            "other_events": rest,
+            "part_events": [e.id for e in part],
+            "other_events": [e.id for e in rest],
         }
         for spec in rule.actions:
             out.append(

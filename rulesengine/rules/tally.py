@@ -78,12 +78,18 @@ class Row(NamedTuple):
     """One subject's tally in one period (a named tuple: millions are made at province scale)."""
 
     counted: int
-    events: tuple[str, ...]
+    items: list[Event]  # the counted events in time order (shared: read only)
     first_day: int
     last_day: int
     below: bool
     minimum: Decimal | None
     unit: Any
+
+    @property
+    def events(self) -> list[str]:
+        """The ids of the counted events, in time order (made only for the subjects an action
+        or award names: a province's year has millions of rows and few actions)."""
+        return list(map(_ID, self.items))
 
 
 def build(raw: dict[str, Any], path: Path, ctx: BuildContext) -> TallyRule | None:
@@ -155,16 +161,15 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             }
             subjects = [u for u in subjects if u in homes]
     grouped = _grouped(ctx, rule, start, end)
-    counted = {s: grouped.get(s, []) for s in subjects}
-    # shared by the rules that count the same selection: the ids of each subject's events
-    ids = ctx.memo.setdefault(("tally-ids", id(grouped)), {})
     units = _units_at(ctx, rule.per, last)
     wants_days = rule.reads_days
     day_of = _day_reader(period, policy.timezone)
     by_ends = period.kind == "month"
     out = {}
     minimums: dict[str | None, Decimal | None] = {}
-    for s, items in counted.items():
+    none: list[Event] = []
+    for s in subjects:
+        items = grouped.get(s, none)
         first = last_day = 0
         if wants_days and items:
             if by_ends:  # in time order, and within a month the day only rises: the ends
@@ -186,12 +191,9 @@ def rows(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> dict[
             )
         minimum = minimums[uid]
         below = minimum is not None and len(items) < minimum
-        events = ids.get(s)
-        if events is None:
-            events = ids[s] = tuple(map(_ID, items))
         out[s] = Row(
             len(items),
-            events,
+            items,
             first,
             last_day,
             below,
@@ -331,7 +333,7 @@ def awards(
             env["streak"] = streak(ctx, rule.name, period, subject)
         value = rule.award.number(tuple(env.get(n) for n in rule.award.names))
         if value != 0:
-            out[subject] = (value, {**env, "counted": list(row.events), "period": period.id})
+            out[subject] = (value, {**env, "counted": row.events, "period": period.id})
     return out
 
 
@@ -366,7 +368,7 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
                     ctx, policy, subject, "person" if rule.per == "person" else "unit", last
                 )
             )
-            facts: dict[str, Any] = {**env, "counted": list(row.events)}
+            facts: dict[str, Any] = {**env, "counted": row.events}
             actions.append(
                 make_action(
                     ctx,
@@ -377,7 +379,7 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
                     subject,
                     kind,
                     target,
-                    list(row.events),
+                    row.events,
                     facts,
                 )
             )
@@ -386,9 +388,7 @@ def evaluate(ctx: Context, rule: TallyRule, period: Period, policy: Policy) -> l
         if unit is None:
             continue
         explanation: dict[str, Any] = {
-            "persons": {
-                p: {"count": table[p].counted, "counted": list(table[p].events)} for p in persons
-            }
+            "persons": {p: {"count": table[p].counted, "counted": table[p].events} for p in persons}
         }
         if rule.minimum is not None:
             explanation["minimum"] = table[persons[0]].minimum
