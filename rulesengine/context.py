@@ -227,7 +227,7 @@ class Context:
             times = self.memo[("void-times",)] = sorted(
                 by_id[i].at for i in self.void if i in by_id
             )
-        return bisect_left(times, end) - (bisect_left(times, start) if start is not None else 0)
+        return max(0, bisect_left(times, end) - (bisect_left(times, start) if start else 0))
 
     def is_live(self, event_id: str) -> bool:
         """Whether the event exists and is not void."""

@@ -50,4 +50,17 @@ def test_live_and_void_counts_between_instants(county: PolicySet) -> None:
     assert ctx.count_void(T0 + timedelta(days=9), at) == 1  # s31 only
     assert ctx.count_void(T0) == 0
     ctx.release()  # the counts are memoised; after a release they are found again
+    assert ("void-times",) not in ctx.memo
     assert ctx.count_void(at) == 1 and ctx.count_before(at) == 14
+
+
+def test_void_counts_at_the_edges(county: PolicySet) -> None:
+    # s05 is at T0 + 1 h, s31 at T0 + 10 h: an event at ``start`` counts, one at ``end`` does not
+    ctx = _build(county, _events())
+    one, ten = T0 + timedelta(hours=1), T0 + timedelta(hours=10)
+    assert ctx.count_void(one) == 0
+    assert ctx.count_void(one + timedelta(microseconds=1)) == 1
+    assert ctx.count_void(ten, one) == 1
+    assert ctx.count_void(ten + timedelta(microseconds=1), one) == 2
+    assert ctx.count_void(ten + timedelta(hours=1), one + timedelta(microseconds=1)) == 1
+    assert ctx.count_void(one, ten) == 0  # an empty span

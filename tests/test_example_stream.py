@@ -11,10 +11,11 @@ from decimal import Decimal
 
 import pytest
 
-from rulesengine.evaluate import evaluate
+from rulesengine.evaluate import evaluate, evaluate_many
 from rulesengine.loading import read_events
 from rulesengine.periods import parse_period
 from rulesengine.policy import PolicySet
+from rulesengine.render import render_json
 from tests.conftest import ROOT, actions
 
 STREAM = ROOT / "examples" / "county-department.jsonl"
@@ -68,3 +69,17 @@ def test_every_action_of_the_brief_fires(county: PolicySet, events: list) -> Non
 
 def test_every_event_type_appears(county: PolicySet, events: list) -> None:  # type: ignore[type-arg]
     assert {e.type for e in events} == set(county.policies[0].vocabulary.types)
+
+
+def test_longer_periods_first_share_nothing_with_their_months(
+    county: PolicySet,
+    events: list,  # type: ignore[type-arg]
+) -> None:
+    # A year or a quarter adds up its months' score books and shares their contributions
+    # (rulesengine/scores.py): evaluating it before its months, in one evaluation, must leave
+    # the months' memoised books as they were.
+    ids = ["2023", "2023-Q2", "2023-05", "2023-04", "2023-Q2", "2023"]
+    together = evaluate_many(county, events, [parse_period(p) for p in ids])
+    for period_id, result in zip(ids, together, strict=True):
+        alone = evaluate(county, events, parse_period(period_id))
+        assert render_json(result, explain=True) == render_json(alone, explain=True), period_id

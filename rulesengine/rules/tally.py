@@ -222,7 +222,11 @@ def _day_reader(period: Period, tz: str) -> Any:
         day = first + timedelta(days=n)
         midnights.append(in_offset_zone(datetime(day.year, day.month, day.day, tzinfo=zone)))
         days.append(day.day)
-    return lambda at: days[bisect_right(midnights, at) - 1]
+    def day_of(at: datetime) -> int:
+        i = bisect_right(midnights, at)
+        return days[i - 1] if i else 0  # 0 before the period (never asked for)
+
+    return day_of
 
 
 def _grouped(ctx: Context, rule: TallyRule, start: Any, end: Any) -> dict[str | None, list[Event]]:
