@@ -39,8 +39,7 @@ def void_ids(events: Sequence[Event], vocab: Vocabulary) -> set[str]:
 def _in_order(events: list[Event], times: list[datetime]) -> bool:
     """Whether ``events`` (with ``times``, their times) are in order of time, then id (compared
     at C level: ties of time are few)."""
-    later = islice(times, 1, None)
-    if not all(map(le, times, later)):
+    if not all(map(le, times, islice(times, 1, None))):
         return False
     ties = compress(range(len(times) - 1), map(eq, times, islice(times, 1, None)))
     return all(events[i].id <= events[i + 1].id for i in ties)

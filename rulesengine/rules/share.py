@@ -100,14 +100,9 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         roster.unit_of_kind,
     )
     kinds = rule.unit_kinds
-    how, field = ctx.credit_field(rule.counts.type)
-    direct = field if how == "person" else None  # the usual case: no credit walk
     for ev in ctx.selected(rule.counts, start, end):
         data = ev.data
-        if direct is not None:
-            piece, person = ev, data.get(direct)
-        else:
-            piece, person = credit(ev)
+        piece, person = credit(ev)
         home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
         unit = of_kind(home, kinds)
         if unit not in found:

@@ -222,6 +222,7 @@ def _day_reader(period: Period, tz: str) -> Any:
         day = first + timedelta(days=n)
         midnights.append(in_offset_zone(datetime(day.year, day.month, day.day, tzinfo=zone)))
         days.append(day.day)
+
     def day_of(at: datetime) -> int:
         i = bisect_right(midnights, at)
         return days[i - 1] if i else 0  # 0 before the period (never asked for)
