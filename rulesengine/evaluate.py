@@ -71,19 +71,28 @@ def _month_points(ctx: Context, rule: points.PointsRule, month: Period, pol: Pol
         return found  # type: ignore[no-any-return]
     scores = Scores()
     start, end = month.bounds(pol.timezone)
-    for _ev, piece, parts, contrib in scoring.score_month(ctx, rule, month, start, end):
-        direct = ctx.credited_unit(piece) if not parts else None
-        for kind in rule.credit_units if direct else ():
-            unit = ctx.roster.unit_of_kind(direct, (kind,))
-            if unit is not None:
-                scores.add(rule.name, unit, ctx.roster.units[unit].kind, contrib.points, contrib)
-        for person, part in parts:
-            scores.add(rule.name, person, "person", part, contrib)
-            home = ctx.roster.unit_at(person, piece.at)
+    roster, name, add = ctx.roster, rule.name, scores.add
+    credited: dict[str | None, list[tuple[str, str]]] = {}  # unit -> (unit, kind) credited
+
+    def units_of(home: str | None) -> list[tuple[str, str]]:
+        found = credited.get(home)
+        if found is None:
+            found = credited[home] = []
             for kind in rule.credit_units:
-                unit = ctx.roster.unit_of_kind(home, (kind,))
+                unit = roster.unit_of_kind(home, (kind,))
                 if unit is not None:
-                    scores.add(rule.name, unit, ctx.roster.units[unit].kind, part, contrib)
+                    found.append((unit, roster.units[unit].kind))
+        return found
+
+    for _ev, piece, parts, contrib in scoring.score_month(ctx, rule, month, start, end):
+        if not parts:
+            direct = ctx.credited_unit(piece)
+            for unit, kind in units_of(direct) if direct else ():
+                add(name, unit, kind, contrib.points, contrib)
+        for person, part in parts:
+            add(name, person, "person", part, contrib)
+            for unit, kind in units_of(roster.unit_at(person, piece.at)):
+                add(name, unit, kind, part, contrib)
     ctx.memo[key] = scores
     return scores
 

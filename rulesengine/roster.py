@@ -59,6 +59,9 @@ class Roster:
     _ever_in: dict[str, set[str]] = field(default_factory=dict)
     _kind_cache: dict[tuple[str | None, tuple[str, ...]], str | None] = field(default_factory=dict)
     _fixed: dict[str, tuple[datetime, str | None]] = field(default_factory=dict)
+    _homes: dict[tuple[tuple[str, ...], datetime], dict[str, str | None]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
@@ -91,8 +94,11 @@ class Roster:
             roster._states.setdefault(pid, []).append(new)
             if new.unit:
                 roster._ever_in.setdefault(new.unit, set()).add(pid)
-        roster._fixed = {  # most people never change: their unit without a search
-            pid: (times[0], states[0].unit)
+        # Most people never change: their unit without a search. Equal start times share one
+        # object, so comparing with them reads a few hot objects, not one per person.
+        starts: dict[datetime, datetime] = {}
+        roster._fixed = {
+            pid: (starts.setdefault(times[0], times[0]), states[0].unit)
             for pid, times in roster._times.items()
             if len(times) == 1
             for states in (roster._states[pid],)
@@ -121,6 +127,23 @@ class Roster:
             return None
         i = bisect_right(times, t)
         return self._states[pid][i - 1].unit if i else None
+
+    def homes(self, kinds: tuple[str, ...], since: datetime) -> dict[str, str | None]:
+        """For every person whose one place on the roster began at or before ``since`` and never
+        changed: the unit of ``kinds`` at or above it (``unit_of_kind(unit_at(p, t), kinds)``
+        for every ``t >= since``). Memoised. Persons not in it need :meth:`unit_at`.
+
+        One look-up per event instead of a timeline, a time comparison and a walk up the
+        units, for rules that place a month's or a quarter's events in units."""
+        key = (kinds, since)
+        found = self._homes.get(key)
+        if found is None:
+            found = self._homes[key] = {
+                pid: self.unit_of_kind(unit, kinds)
+                for pid, (start, unit) in self._fixed.items()
+                if start <= since
+            }
+        return found
 
     def last_unit_at(self, pid: str, t: datetime) -> str | None:
         """The unit at ``t``, or the last one they were in if they have left."""

@@ -190,6 +190,23 @@ def test_share_ignores_persons_outside_the_department(county: PolicySet, stream:
     assert mix(stream.evaluate(county, "2023-Q2")) == []  # dept stays 4 / 4
 
 
+def test_share_counts_a_mover_where_they_were_at_each_submission(
+    county: PolicySet, stream: Stream
+) -> None:
+    mixed(stream, 4, 0)
+    stream.add("unit_created", Q2, unit="d2", name="部2", kind="department")
+    stream.person("b2", "d2", at=Q2, role="unit_head")
+    stream.person("m", "s1", at=Q2)
+    stream.submit("m", "2023-05-05T09:00", category="experience")  # in dept: 4 / 5 = 0.8
+    stream.add("person_moved", "2023-05-20T09:00", person="m", unit="d2")
+    stream.submit("m", "2023-05-21T09:00", category="experience")  # in d2: 0 / 1
+    stream.person("late", "d2", at="2023-06-01T00:00")  # joins during the quarter
+    stream.submit("late", "2023-06-02T09:00", category="problem")  # d2: 1 / 2 = 0.5
+    assert mix(stream.evaluate(county, "2023-Q2")) == [("d2", "b2")]
+    stream.submit("m", "2023-05-06T09:00", category="experience")  # in dept: 4 / 6
+    assert mix(stream.evaluate(county, "2023-Q2")) == [("d2", "b2"), ("dept", "boss")]
+
+
 def test_share_target_without_unit_head(county: PolicySet, stream: Stream) -> None:
     mixed(stream, 0, 1)
     stream.add("person_left", "2023-06-10T09:00", person="boss")

@@ -100,11 +100,16 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         roster.unit_of_kind,
     )
     kinds = rule.unit_kinds
+    how, field = ctx.credit_field(rule.counts.type)
+    # A person credited directly who never moved: one look-up (the credit walk otherwise).
+    homes: dict[Any, str | None] = roster.homes(kinds, start) if how == "person" else {}
     for ev in ctx.selected(rule.counts, start, end):
         data = ev.data
-        piece, person = credit(ev)
-        home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
-        unit = of_kind(home, kinds)
+        unit = homes.get(data.get(field), _UNKNOWN)
+        if unit is _UNKNOWN:
+            piece, person = credit(ev)
+            home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
+            unit = of_kind(home, kinds)
         if unit not in found:
             continue
         values = (
@@ -112,6 +117,9 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         )
         found[unit][0 if run(values) else 1].append(ev)
     return found
+
+
+_UNKNOWN = object()
 
 
 def _value(ctx: Context, ev: Any, name: str, end: Any) -> Any:
