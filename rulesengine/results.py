@@ -7,9 +7,11 @@ evaluating and rendered separately (see :mod:`rulesengine.render`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from itertools import chain
+from typing import Any, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,56 @@ class Contribution:
     detail: dict[str, Any]
 
 
+class Contributions(Sequence[Contribution]):
+    """A score's contributions in order, kept as the chunks of its score book (a quarter or a
+    year shares the chunks of its months). Iterating and ``len`` read the chunks; indexing,
+    comparing and hashing make one tuple the first time. Most results are never explained, and
+    at a province's scale copying every contribution into a tuple per period cost a fifth of a
+    second (decision 28). Equal to a tuple with the same contributions."""
+
+    __slots__ = ("_chunks", "_flat")
+
+    def __init__(self, chunks: Iterable[Sequence[Contribution]] = ()) -> None:
+        self._chunks = tuple(chunks)
+        self._flat: tuple[Contribution, ...] | None = None
+
+    def _all(self) -> tuple[Contribution, ...]:
+        if self._flat is None:
+            self._flat = tuple(chain.from_iterable(self._chunks))
+        return self._flat
+
+    def __iter__(self) -> Iterator[Contribution]:
+        return chain.from_iterable(self._chunks)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._chunks))
+
+    @overload
+    def __getitem__(self, index: int) -> Contribution: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Contribution, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Contribution | tuple[Contribution, ...]:
+        return self._all()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Contributions):
+            return self._all() == other._all()
+        if isinstance(other, tuple):
+            return self._all() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"Contributions({self._all()!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Contributions, ((self._all(),),))
+
+
 @dataclass(frozen=True, slots=True)
 class Score:
     """Points of one subject (a person or a unit) under one points rule in the period."""
@@ -31,7 +83,7 @@ class Score:
     subject: str
     subject_kind: str
     points: Decimal
-    contributions: tuple[Contribution, ...] = ()
+    contributions: Sequence[Contribution] = ()
 
     def sort_key(self) -> tuple[str, bool, str, str]:
         """Results list scores by rule, then persons before units, then kind and subject."""

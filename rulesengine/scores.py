@@ -15,7 +15,7 @@ from itertools import chain
 from types import MappingProxyType
 from typing import Any
 
-from rulesengine.results import Contribution, Score
+from rulesengine.results import Contribution, Contributions, Score
 
 ZERO = Decimal(0)
 _EMPTY: Mapping[str, Decimal] = MappingProxyType({})
@@ -117,14 +117,15 @@ class Scores:
 
     def records(self) -> list[Score]:
         """Every score, by rule, then persons before units, then kind and subject (the order of
-        :meth:`Score.sort_key`, sorted as plain texts)."""
+        :meth:`Score.sort_key`, sorted as plain texts). The scores share the book's chunks of
+        contributions (:class:`Contributions`): the book adds to new chunks from then on."""
         out: list[Score] = []
         for rule in sorted(self._rules):
             book = self._rules[rule]
             persons = sorted(s for s, e in book.items() if e[1] == "person")
             units = sorted((e[1], s) for s, e in book.items() if e[1] != "person")
             for subject in chain(persons, (s for _, s in units)):
-                points, kind, chunks, _ = book[subject]
-                items = tuple(chunks[0]) if len(chunks) == 1 else tuple(chain(*chunks))
-                out.append(Score(rule, subject, kind, points, items))
+                entry = book[subject]
+                entry[3] = None  # the score reads the chunks: later additions start a new one
+                out.append(Score(rule, subject, entry[1], entry[0], Contributions(entry[2])))
         return out
