@@ -23,20 +23,24 @@ import argparse
 import resource
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from bench.generate import generate
 from bench.ingest import ROOT, machine
+from rulesengine.events import Event
 from rulesengine.formats import read_records
 from rulesengine.incremental import evaluate_stored
 from rulesengine.partition import evaluate_partitioned
 from rulesengine.periods import Period, parse_period
 from rulesengine.policy import PolicySet, load_policy_set
+from rulesengine.results import Result
 from rulesengine.store import Store
+
+T = TypeVar("T")
 
 
 def year_periods(year: int) -> list[str]:
@@ -122,18 +126,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"ingest one more day ({report.accepted:,} events): {t1 - t0:.2f} s; then "
                 f"re-evaluate {month.id}: {secs:.2f} s ({n:,} events read; {how})"
             )
-        periods = [parse_period(p) for p in year_periods(2023)]
-        runs: list[tuple[float, float]] = []  # (load, evaluate) seconds of each run
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            events = store.load_events(
-                vocab, parse_period("2023").bounds("Asia/Shanghai")[1], policies.names_read()
-            )
-            t1 = time.perf_counter()
-            results, serial = evaluate_partitioned(policies, events, periods, args.workers)
-            runs.append((t1 - t0, time.perf_counter() - t1))
-            n, actions = len(events), sum(len(r.actions) for r in results)
-            del events, results  # the next run starts from an empty heap, as a new process does
+        runs, seen = year_runs(
+            store,
+            policies,
+            args.repeat,
+            args.workers,
+            lambda events, results, serial: (
+                len(events),
+                sum(len(r.actions) for r in results),
+                serial,
+            ),
+        )
+        assert seen is not None
+        n, actions, serial = seen
         peak, child = peak_mib()
         if args.workers > 1:
             print(
@@ -152,6 +157,34 @@ def main(argv: list[str] | None = None) -> None:
             f" (before loading {base_rss:,.0f} MiB) on {machine()}"
         )
         store.close()
+
+
+def year_runs(
+    store: Store,
+    policies: PolicySet,
+    repeat: int,
+    workers: int = 1,
+    inspect: Callable[[list[Event], list[Result], str | None], T] | None = None,
+) -> tuple[list[tuple[float, float]], T | None]:
+    """Read 2023 from ``store`` (every event before its end, and every retraction) and evaluate
+    its 17 periods with ``evaluate_partitioned``, ``repeat`` times: the (load, evaluate) seconds
+    of each run, and what ``inspect(events, results, serial)`` returned after the last run (it
+    runs after each run's timing, before the run's events and results are freed)."""
+    vocab = policies.policies[0].vocabulary
+    end = parse_period("2023").bounds(policies.policies[0].timezone)[1]
+    periods = [parse_period(p) for p in year_periods(2023)]
+    runs: list[tuple[float, float]] = []
+    seen: T | None = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        events = store.load_events(vocab, end, policies.names_read())
+        t1 = time.perf_counter()
+        results, serial = evaluate_partitioned(policies, events, periods, workers)
+        runs.append((t1 - t0, time.perf_counter() - t1))
+        if inspect is not None:
+            seen = inspect(events, results, serial)
+        del events, results  # the next run starts from an empty heap, as a new process does
+    return runs, seen
 
 
 def one_month(

@@ -29,8 +29,9 @@ class Contributions(Sequence[Contribution]):
     """A score's contributions in order, kept as the chunks of its score book (a quarter or a
     year shares the chunks of its months). Iterating and ``len`` read the chunks; indexing,
     comparing and hashing make one tuple the first time. Most results are never explained, and
-    at a province's scale copying every contribution into a tuple per period cost a fifth of a
-    second (decision 28). Equal to a tuple with the same contributions."""
+    at a province's scale copying every contribution into a tuple per period cost about 0.17 s
+    of the 17 periods (decision 28). Equal to a tuple of the same contributions; pickled, it
+    holds them as one tuple."""
 
     __slots__ = ("_chunks", "_flat")
 

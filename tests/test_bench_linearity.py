@@ -8,9 +8,11 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench import linearity
 from bench.compare import bench_store
 from bench.linearity import main
 
@@ -82,3 +84,53 @@ def test_failing_worker_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[st
     err = capsys.readouterr().err
     assert "worker engine on" in err
     assert "failed (exit status" in err
+
+
+def _worker(kind: str, secs: float, events: int = 100, points: str = "p") -> dict[str, Any]:
+    annual = {"count": 1, "sum": "1", "sha256": points}
+    common = {"kind": kind, "events": events, "adoption_events": 10, "annual": annual}
+    if kind == "engine":
+        return {**common, "load": secs / 2, "evaluate": secs / 2, "total": secs}
+    return {**common, "adoptions": 9, "seconds": secs}
+
+
+def test_rounds_alternate_which_size_goes_first(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def fake(kind: str, db: str, repeat: int) -> dict[str, Any]:
+        calls.append((kind, db))
+        return _worker(kind, 1.0 if db == "S" else 11.0, 100 if db == "S" else 1000)
+
+    monkeypatch.setattr(linearity, "run_worker", fake)
+    done = linearity.measure({"small": "S", "large": "L"}, 3, 1)
+    assert len(done) == 3
+    assert calls == [
+        *[("engine", "S"), ("engine", "L"), ("hand", "S"), ("hand", "L")],
+        *[("engine", "L"), ("engine", "S"), ("hand", "L"), ("hand", "S")],
+        *[("engine", "S"), ("engine", "L"), ("hand", "S"), ("hand", "L")],
+    ]
+    assert "round 2/3 (large first)" in capsys.readouterr().out
+
+
+def test_summary_takes_the_ratio_of_the_best_times(capsys: pytest.CaptureFixture[str]) -> None:
+    def round_(small: float, large: float, hs: float, hl: float) -> dict[Any, Any]:
+        return {
+            ("engine", "small"): _worker("engine", small),
+            ("engine", "large"): _worker("engine", large, 1000),
+            ("hand", "small"): _worker("hand", hs),
+            ("hand", "large"): _worker("hand", hl, 1000),
+        }
+
+    # bests: engine 1.0 (round 2) and 11.0 (round 1); hand 0.1 and 1.3 (round 2)
+    done = [round_(1.2, 11.0, 0.12, 1.4), round_(1.0, 12.5, 0.1, 1.3)]
+    assert linearity.summary(done, 3) is True
+    out = capsys.readouterr().out
+    assert "engine ratio of the bests: 11.00x the time for 10.00x the events" in out
+    assert "per-round ratios 9.2-12.5x; at most 12x: yes" in out
+    assert "small 0.100 s, large 1.300 s: ratio of the bests 13.00x" in out
+    # the two kinds disagree on the points: the check fails
+    done[1][("hand", "large")] = _worker("hand", 1.3, 1000, points="q")
+    assert linearity.summary(done, 3) is False
+    assert "points per person" in capsys.readouterr().out

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from rulesengine.events import Event
 from rulesengine.policy import PolicySet
@@ -53,3 +54,12 @@ def test_homes_place_people_in_the_unit_of_the_kinds_asked_for(county: PolicySet
     assert roster.homes(("section",), T0) == {"fixed": "s1", "top": None}
     assert roster.homes(("department",), T0) == {"fixed": "d1", "top": "d2"}
     assert roster.homes(("department",), T0) is roster.homes(("department",), T0)  # memoised
+
+
+def test_homes_compare_instants_whatever_the_zone_of_since(county: PolicySet) -> None:
+    roster = _roster(county)
+    late = T0 + timedelta(days=50)  # "late" joins then, in the events' +08:00 zone
+    for zone in (UTC, ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")):
+        at_join = late.astimezone(zone)  # the same instant, as a period's bound is held
+        assert "late" in roster.homes(("section",), at_join)
+        assert "late" not in roster.homes(("section",), at_join - timedelta(microseconds=1))

@@ -14,7 +14,7 @@ def _c(n: int) -> Contribution:
 
 
 def test_contributions_read_like_the_tuple_of_their_chunks() -> None:
-    c = Contributions([[_c(1), _c(2)], [], [_c(3)]])
+    c = Contributions([[_c(1), _c(2)], [], [_c(3)], []])
     flat = (_c(1), _c(2), _c(3))
     assert c == flat and flat == c and c == Contributions([flat])
     assert c != (_c(1), _c(2)) and c != [_c(1), _c(2), _c(3)]  # a list is not a tuple
@@ -22,6 +22,8 @@ def test_contributions_read_like_the_tuple_of_their_chunks() -> None:
     assert c[1:] == flat[1:] and bool(Contributions()) is False
     assert pickle.loads(pickle.dumps(c)) == flat  # results cross process boundaries (--workers)
     assert repr(c) == f"Contributions({flat!r})"
+    # a score without contributions stays hashable, like the empty tuple it replaces
+    assert hash(Contributions([[], []])) == hash(()) and Contributions([[], []]) == ()
 
 
 def test_a_score_keeps_its_contributions_when_the_book_grows_later() -> None:
