@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from rulesengine.context import Context
 from rulesengine.events import Event
@@ -41,6 +41,20 @@ def test_events_in_time_then_id_order_whatever_the_input_order(county: PolicySet
     assert [e.id for e in _build(county, swapped).events] == [e.id for e in expected]
 
 
+def test_one_instant_in_two_offsets_is_one_time(county: PolicySet) -> None:
+    utc = UTC
+    at = T0 + timedelta(days=1)
+    events = [
+        Event("b", "submission", at.astimezone(utc), {"author": "a", "category": "problem"}),
+        Event("c", "submission", at, {"author": "a", "category": "problem"}),
+        Event("a", "submission", at, {"author": "a", "category": "problem"}),
+        Event("z", "submission", T0, {"author": "a", "category": "problem"}),
+        Event("y", "submission", at + timedelta(seconds=1), {"author": "a", "category": "problem"}),
+    ]
+    for order in (events, events[::-1]):
+        assert [e.id for e in _build(county, order).events] == ["z", "a", "b", "c", "y"]
+
+
 def test_live_and_void_counts_between_instants(county: PolicySet) -> None:
     ctx = _build(county, _events())
     at = T0 + timedelta(hours=5)  # s00-s14 before it; s05 of them is void
@@ -64,3 +78,20 @@ def test_void_counts_at_the_edges(county: PolicySet) -> None:
     assert ctx.count_void(ten + timedelta(microseconds=1), one) == 2
     assert ctx.count_void(ten + timedelta(hours=1), one + timedelta(microseconds=1)) == 1
     assert ctx.count_void(one, ten) == 0  # an empty span
+
+
+def test_order_matches_time_then_id_on_random_ties(county: PolicySet) -> None:
+    rng = random.Random(11)
+    for _ in range(20):
+        events = [
+            Event(
+                f"e{rng.randrange(10**6):06d}-{n}",
+                "submission",
+                T0 + timedelta(minutes=rng.randrange(6)),
+                {"author": "a", "category": "problem"},
+            )
+            for n in range(rng.randrange(1, 60))
+        ]
+        ctx = _build(county, events)
+        assert [e.id for e in ctx.events] == [e.id for e in sorted(events, key=Event.sort_key)]
+        assert ctx.memo[("all-times",)] == [e.at for e in ctx.events]
