@@ -227,8 +227,8 @@ def summary(done: list[dict[tuple[str, str], Worker]], repeat: int) -> bool:
         for kind in KINDS
     }
     of = f"best over {len(done)} round{'s' if len(done) > 1 else ''}, each the best of {repeat}"
-    bs, bl = best[("engine", "small")], best[("engine", "large")]
-    engine = seconds(bl) / seconds(bs)
+    bs, bl, hs, hl = (best[(kind, size)] for kind in KINDS for size in SIZES)
+    engine, hand = (seconds(best[(k, "large")]) / seconds(best[(k, "small")]) for k in KINDS)
     print(
         f"engine, store to 17 results ({of}): small {bs['total']:.2f} s (load {bs['load']:.2f} + "
         f"17 periods {bs['evaluate']:.2f}), large {bl['total']:.2f} s (load {bl['load']:.2f} + "
@@ -240,8 +240,6 @@ def summary(done: list[dict[tuple[str, str], Worker]], repeat: int) -> bool:
         f" {engine / events:.2f}x per event); per-round ratios {spread(ratios['engine'])}; "
         f"at most {TARGET:g}x: {'yes' if engine <= TARGET else 'no'}"
     )
-    hs, hl = best[("hand", "small")], best[("hand", "large")]
-    hand = seconds(hl) / seconds(hs)
     print(
         f"hand-written loop (bench.peers, adoption points) ({of}): small {hs['seconds']:.3f} s, "
         f"large {hl['seconds']:.3f} s: ratio of the bests {hand:.2f}x ({hand / events:.2f}x per "
