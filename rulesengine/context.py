@@ -8,7 +8,7 @@ per-period results here so look-backs (streaks, earlier adoptions) are computed 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, islice
@@ -36,13 +36,17 @@ def void_ids(events: Sequence[Event], vocab: Vocabulary) -> set[str]:
     return voided
 
 
+def _ties(times: list[datetime]) -> Iterator[int]:
+    """Each ``i`` with ``times[i] == times[i + 1]`` (found at C level)."""
+    return compress(range(len(times) - 1), map(eq, times, islice(times, 1, None)))
+
+
 def _in_order(events: list[Event], times: list[datetime]) -> bool:
     """Whether ``events`` (with ``times``, their times) are in order of time, then id (compared
     at C level: ties of time are few)."""
     if not all(map(le, times, islice(times, 1, None))):
         return False
-    ties = compress(range(len(times) - 1), map(eq, times, islice(times, 1, None)))
-    return all(events[i].id <= events[i + 1].id for i in ties)
+    return all(events[i].id <= events[i + 1].id for i in _ties(times))
 
 
 def _time_then_id(events: list[Event]) -> tuple[list[Event], list[datetime]]:
@@ -51,8 +55,7 @@ def _time_then_id(events: list[Event]) -> tuple[list[Event], list[datetime]]:
     for a province's year read from files)."""
     out = sorted(events, key=attrgetter("at"))
     times = [e.at for e in out]
-    # i is a tie when out[i] and out[i + 1] have the same time; consecutive ties make one run
-    ties = list(compress(range(len(times) - 1), map(eq, times, islice(times, 1, None))))
+    ties = list(_ties(times))  # consecutive ties make one run of equal times
     by_id, first = attrgetter("id"), 0
     for k in range(1, len(ties) + 1):
         if k == len(ties) or ties[k] != ties[k - 1] + 1:

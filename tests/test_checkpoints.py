@@ -144,40 +144,24 @@ def late(county: PolicySet, tmp_path: Path) -> tuple[Replay, list[dict[str, Any]
     return replay, docs
 
 
+def one_submission(docs: list[dict[str, Any]], eid: str, at: str) -> list[dict[str, Any]]:
+    """A problem submission ``eid`` at ``at`` by the stream's first author."""
+    author = next(d for d in docs if d["type"] == "submission")["author"]
+    doc = {"id": eid, "type": "submission", "at": at, "author": author, "category": "problem"}
+    return [{**doc, "title": "补报"}]
+
+
 def test_back_dated_event_drops_the_checkpoints_after_it(county: PolicySet, tmp_path: Path) -> None:
     replay, docs = late(county, tmp_path)
-    author = next(d for d in docs if d["type"] == "submission")["author"]
-    replay.ingest(
-        [
-            {
-                "id": "late-1",
-                "type": "submission",
-                "at": "2023-11-30T23:59:59+08:00",
-                "author": author,
-                "category": "problem",
-                "title": "补报",
-            }
-        ]
-    )
+    replay.ingest(one_submission(docs, "late-1", "2023-11-30T23:59:59+08:00"))
     assert replay.check(parse_period("2023-12")).startswith("evaluated in full")
     assert replay.check(parse_period("2023-12")).startswith("resumed")
 
 
 def test_day_in_the_month_keeps_the_checkpoint(county: PolicySet, tmp_path: Path) -> None:
     replay, docs = late(county, tmp_path)
-    author = next(d for d in docs if d["type"] == "submission")["author"]
-    replay.ingest(
-        [
-            {
-                "id": "dec-1",
-                "type": "submission",
-                "at": "2023-12-01T00:00:00+08:00",  # exactly at the checkpoint: still after it
-                "author": author,
-                "category": "problem",
-                "title": "按时",
-            }
-        ]
-    )
+    # exactly at the checkpoint: still after it
+    replay.ingest(one_submission(docs, "dec-1", "2023-12-01T00:00:00+08:00"))
     assert replay.check(parse_period("2023-12")).startswith("resumed")
 
 

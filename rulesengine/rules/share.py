@@ -100,14 +100,13 @@ def tallies(ctx: Context, rule: ShareRule, period: Period, policy: Policy) -> di
         roster.unit_of_kind,
     )
     kinds = rule.unit_kinds
-    how, field = ctx.credit_field(rule.counts.type)
-    # A person credited directly who never moved: one look-up (the credit walk otherwise).
-    homes: dict[Any, str | None] = roster.homes(kinds, start) if how == "person" else {}
+    homes: dict[Any, str | None] = roster.homes(kinds, start)  # for events of the period
     for ev in ctx.selected(rule.counts, start, end):
         data = ev.data
-        unit = homes.get(data.get(field), _UNKNOWN)
+        piece, person = credit(ev)
+        # a person who never moved, credited for this very event: one look-up
+        unit = homes.get(person, _UNKNOWN) if piece is ev else _UNKNOWN
         if unit is _UNKNOWN:
-            piece, person = credit(ev)
             home = unit_at(person, piece.at) if person else ctx.credited_unit(piece)
             unit = of_kind(home, kinds)
         if unit not in found:
