@@ -143,8 +143,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.workers > 1:
             print(
                 f"workers {args.workers}: "
-                + (f"evaluated serially: {serial}" if serial else "partitioned")
-                + f"; peak memory of the largest worker {child:,.0f} MiB"
+                + (
+                    f"evaluated serially: {serial}"
+                    if serial
+                    else f"partitioned; peak memory of the largest worker {child:,.0f} MiB"
+                )
             )
         load, ev = min(runs, key=sum)
         spread = (

@@ -182,7 +182,8 @@ def open_store(db: str | None) -> Store:
     show_default=True,
     metavar="N",
     help="Evaluate on N processes, split by top-level unit: the same output (evaluated "
-    "serially, with a note, when a split would not be exact).",
+    "serially, with a note, when a split would not be exact, and for a month from the store "
+    "with checkpoints).",
 )
 @click.option(
     "--checkpoints/--no-checkpoints",

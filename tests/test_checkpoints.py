@@ -20,7 +20,7 @@ from bench.generate import generate
 from rulesengine.checkpoint import PackedValues, State, decode, encode, evaluate_capturing
 from rulesengine.evaluate import evaluate
 from rulesengine.formats import read_records
-from rulesengine.incremental import evaluate_stored
+from rulesengine.incremental import CHECKPOINTED, evaluate_stored
 from rulesengine.intake import parse_records
 from rulesengine.periods import Period, parse_period, period_of
 from rulesengine.policy import Policy, PolicySet, load_policy, load_policy_set
@@ -29,6 +29,7 @@ from rulesengine.store import Store
 from rulesengine.store.window import last_ingest, load_window, touched_after
 from rulesengine_cli.main import main
 from tests.conftest import POLICIES, ROOT, Stream
+from tests.test_workers import in_department
 
 FAMILIES = sorted(
     p.stem for p in (ROOT / "examples").glob("*.jsonl") if (POLICIES / p.stem).is_dir()
@@ -284,6 +285,32 @@ def test_store_backends_resume_alike(store_url: str, county: PolicySet, tmp_path
     assert done.how.startswith("resumed")
     events = store.load_events(vocab, dec.bounds("Asia/Shanghai")[1], county.names_read())
     assert render_json(done.result, True) == render_json(evaluate(county, events, dec), True)
+    store.close()
+
+
+def test_workers_keep_checkpoints_for_a_month(county: PolicySet, tmp_path: Path) -> None:
+    """With --workers, a month still stores and resumes from checkpoints, serially and saying
+    so; --no-checkpoints splits it (decision 29)."""
+    store = Store(str(tmp_path / "store.sqlite"))
+    vocab = county.policies[0].vocabulary
+    docs = in_department(list(generate(200, 12, 5)))
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs if d["at"] < "2023-12-20"))
+    store.ingest(str(f), read_records(f, vocab), vocab)
+    dec = parse_period("2023-12")
+    first = evaluate_stored(store, county, dec, workers=2)
+    assert first.how == "evaluated in full; checkpoints stored"
+    assert first.serial == CHECKPOINTED
+    f.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs if d["at"] >= "2023-12-20"))
+    store.ingest(str(f), read_records(f, vocab), vocab)
+    again = evaluate_stored(store, county, dec, workers=2)
+    assert again.how.startswith("resumed from the checkpoint") and again.serial == CHECKPOINTED
+    split = evaluate_stored(store, county, dec, workers=2, checkpoints=False)
+    assert split.how == "evaluated in full" and split.serial is None  # partitioned
+    events = store.load_events(vocab, dec.bounds("Asia/Shanghai")[1], county.names_read())
+    fresh = render_json(evaluate(county, events, dec), True)
+    assert render_json(again.result, True) == render_json(split.result, True) == fresh
+    assert evaluate_stored(store, county, dec).serial is None  # one worker: nothing to say
     store.close()
 
 
