@@ -11,12 +11,15 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
+from rulesengine.checkpoint import state_key
 from rulesengine.errors import Diagnostic, RulesEngineError
 from rulesengine.formats import read_records, roster_records
 from rulesengine.incremental import evaluate_stored
@@ -28,6 +31,8 @@ from rulesengine.render import render_json, render_table
 from rulesengine.scaffold import scaffold_policy
 from rulesengine.schema_check import schema as load_schema
 from rulesengine.store import Store, default_url
+from rulesengine.store.store import EPOCH
+from rulesengine.store.window import clear_checkpoints, list_checkpoints
 from rulesengine.testing import coverage, find_test_files, run_files
 
 EXIT_OK = 0
@@ -317,6 +322,41 @@ def rejects(source: str | None, db: str | None) -> None:
         click.echo(r.format())
         click.echo(f"    {r.raw}")
     click.echo(f"{len(found)} reject(s)", err=True)
+
+
+@main.command()
+@click.option(
+    "--clear",
+    is_flag=True,
+    help="Delete every stored checkpoint (a cache: the next evaluation of a month in full "
+    "stores its own again).",
+)
+@policies_option
+@db_option
+@handle_errors
+def checkpoints(clear: bool, family: str | None, policies_dir: str | None, db: str | None) -> None:
+    """List the checkpoints in the store: month, instant (in the family's time zone), the last
+    ingest each has seen, whether it is still valid and whether it is for these policies."""
+    store = open_store(db)
+    try:
+        if clear:
+            click.echo(f"cleared {clear_checkpoints(store)} checkpoint(s)")
+            return
+        policies, _ = load_policies(policies_dir or default_policies(), family, None)
+        found = list_checkpoints(store)
+    finally:
+        store.close()
+    zone = ZoneInfo(policies.policies[0].timezone)
+    ours = state_key(policies, None)
+    for c in found:
+        at = (EPOCH + timedelta(microseconds=c.at_us)).astimezone(zone).isoformat()
+        click.echo(
+            f"{c.month}  {at}  ingest {c.seq}  {'valid' if c.valid else 'stale'}  "
+            f"{'these policies' if c.key == ours else 'other policies or engine'}  "
+            f"{c.size:,} bytes  key {c.key[:12]}"
+        )
+    usable = sum(1 for c in found if c.valid and c.key == ours)
+    click.echo(f"{len(found)} checkpoint(s), {usable} usable by these policies", err=True)
 
 
 @main.command(name="test")

@@ -7,6 +7,7 @@ events, a retracted retraction).
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,14 @@ from rulesengine.periods import Period, parse_period, period_of
 from rulesengine.policy import Policy, PolicySet, load_policy, load_policy_set
 from rulesengine.render import render_json
 from rulesengine.store import Store
-from rulesengine.store.window import last_ingest, load_window, touched_after
+from rulesengine.store.store import EPOCH
+from rulesengine.store.window import (
+    last_ingest,
+    list_checkpoints,
+    load_checkpoint,
+    load_window,
+    touched_after,
+)
 from rulesengine_cli.main import main
 from tests.conftest import POLICIES, ROOT, Stream
 from tests.test_workers import in_department
@@ -60,6 +68,9 @@ class Replay:
         pol = self.forced or self.policies.in_force(month)
         if pol is None:
             return "no policy"
+        for c in list_checkpoints(self.store):  # `rulesengine checkpoints` agrees with use
+            at = EPOCH + timedelta(microseconds=c.at_us)
+            assert c.valid == (load_checkpoint(self.store, c.key, at) is not None), c
         done = evaluate_stored(self.store, self.policies, month, self.forced)
         events = self.store.load_events(
             self.vocab, month.bounds(pol.timezone)[1], self.policies.names_read()
@@ -324,3 +335,42 @@ def test_read_only_store_evaluates_without_storing(county: PolicySet, tmp_path: 
     assert done.how.startswith("evaluated in full; checkpoints not stored: OperationalError")
     assert done.result.scores
     store.close()
+
+
+def test_cli_lists_and_clears_checkpoints(tmp_path: Path) -> None:
+    """`rulesengine checkpoints` shows each stored state, stale once an ingest touches what
+    came before it, and for other policies once a policy changes; --clear empties the cache."""
+    db = str(tmp_path / "s.sqlite")
+    runner = CliRunner()
+    pols = ["--family", "county-department", "--policies", str(POLICIES)]
+    stream = str(ROOT / "examples" / "county-department.jsonl")
+    assert runner.invoke(main, ["ingest", *pols, "--db", db, stream]).exit_code == 0
+    month = ["evaluate", *pols, "--db", db, "--period", "2023-05"]
+    assert "checkpoints stored" in runner.invoke(main, month).stderr
+    listed = runner.invoke(main, ["checkpoints", *pols, "--db", db])
+    lines = listed.stdout.splitlines()
+    assert listed.exit_code == 0 and len(lines) == 2, listed.output
+    assert lines[0].startswith("2023-05  2023-05-01T00:00:00+08:00  ingest 1  valid  these")
+    assert lines[1].startswith("2023-06  2023-06-01T00:00:00+08:00  ingest 1  valid  these")
+    assert "2 checkpoint(s), 2 usable by these policies" in listed.stderr
+    late = tmp_path / "late.jsonl"  # dated in May: the state at June's start no longer holds
+    late.write_text(
+        '{"id": "late1", "type": "submission", "at": "2023-05-20T10:00:00+08:00", '
+        '"author": "p01", "category": "problem", "title": "补报"}\n',
+        encoding="utf-8",
+    )
+    assert runner.invoke(main, ["ingest", *pols, "--db", db, str(late)]).exit_code == 0
+    lines = runner.invoke(main, ["checkpoints", *pols, "--db", db]).stdout.splitlines()
+    assert "  valid  " in lines[0] and "  stale  " in lines[1]
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    edited = tmp_path / "policies" / "county-department"
+    text = (edited / "2023.yaml").read_text(encoding="utf-8")
+    (edited / "2023.yaml").write_text(text.replace("\n", "\n# edited\n", 1), encoding="utf-8")
+    other = ["--family", "county-department", "--policies", str(edited.parent)]
+    listed = runner.invoke(main, ["checkpoints", *other, "--db", db])
+    assert listed.stdout.count("other policies or engine") == 2, listed.output
+    assert "2 checkpoint(s), 0 usable by these policies" in listed.stderr
+    cleared = runner.invoke(main, ["checkpoints", "--db", db, "--clear"])
+    assert cleared.exit_code == 0 and cleared.stdout == "cleared 2 checkpoint(s)\n"
+    listed = runner.invoke(main, ["checkpoints", *pols, "--db", db])
+    assert listed.stdout == "" and "0 checkpoint(s)" in listed.stderr

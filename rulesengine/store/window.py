@@ -10,6 +10,7 @@ it touched (its events' times, and the times of the events its retractions void)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -72,6 +73,45 @@ def save_checkpoint(
     except sa.exc.DBAPIError as exc:
         return f"{exc.__class__.__name__}: {str(exc.orig).strip().splitlines()[0]}"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """One stored checkpoint, as ``rulesengine checkpoints`` lists it."""
+
+    key: str  # digest of the engine, the family and its policies (checkpoint.state_key)
+    at_us: int  # its instant (a month's start), microseconds since 1970 UTC
+    month: str  # the month that starts there
+    seq: int  # the last ingest it has seen
+    size: int  # bytes of its state
+    valid: bool  # no later ingest touched anything before its instant
+
+
+def list_checkpoints(store: Store) -> list[StoredCheckpoint]:
+    """Every stored checkpoint, by instant then key, and whether it is still valid (what
+    :func:`load_checkpoint` would check)."""
+    cols = checkpoints.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                cols.key, cols.at_us, cols.month, cols.seq, sa.func.length(cols.body)
+            ).order_by(cols.at_us, cols.key)
+        ).all()
+        logged = conn.execute(
+            sa.select(ingests.c.seq, ingests.c.touched_us).order_by(ingests.c.seq.desc())
+        ).all()
+    earliest: list[tuple[int, int]] = []  # (seq, earliest time touched by it or any later)
+    low: int | None = None
+    for seq, touched in logged:
+        low = int(touched) if low is None else min(low, int(touched))
+        earliest.append((int(seq), low))
+    out = []
+    for key, at_us, month, seq, size in rows:
+        later = [t for s, t in earliest if s > seq]
+        touched_us = later[-1] if later else None  # the smallest seq above: its running minimum
+        valid = touched_us is None or touched_us >= at_us
+        out.append(StoredCheckpoint(key, int(at_us), month, int(seq), int(size), valid))
+    return out
 
 
 def clear_checkpoints(store: Store) -> int:
