@@ -335,27 +335,37 @@ def rejects(source: str | None, db: str | None) -> None:
 @db_option
 @handle_errors
 def checkpoints(clear: bool, family: str | None, policies_dir: str | None, db: str | None) -> None:
-    """List the checkpoints in the store: month, instant (in the family's time zone), the last
-    ingest each has seen, whether it is still valid and whether it is for these policies."""
+    """List the store's checkpoints, a line each: the month, its start (in the family's time
+    zone), the last ingest it has seen, and whether an evaluation under these policies resumes
+    from it: usable; stale (an ingest since touched what came before it); or other policies
+    or engine (stored under another key). With --clear, delete them all."""
+    if clear:
+        if family is not None or policies_dir is not None:
+            raise click.UsageError(
+                "--clear deletes every checkpoint in the store: it takes no --family or --policies"
+            )
+        store = open_store(db)
+        try:
+            cleared = clear_checkpoints(store)
+        finally:
+            store.close()
+        click.echo(f"cleared {cleared} checkpoint(s)")
+        return
+    policies, _ = load_policies(policies_dir or default_policies(), family, None)
     store = open_store(db)
     try:
-        if clear:
-            click.echo(f"cleared {clear_checkpoints(store)} checkpoint(s)")
-            return
-        policies, _ = load_policies(policies_dir or default_policies(), family, None)
-        found = list_checkpoints(store)
+        found = list_checkpoints(store, state_key(policies, None))
     finally:
         store.close()
     zone = ZoneInfo(policies.policies[0].timezone)
-    ours = state_key(policies, None)
     for c in found:
         at = (EPOCH + timedelta(microseconds=c.at_us)).astimezone(zone).isoformat()
+        status = "usable" if c.usable else "stale" if c.current else "other policies or engine"
         click.echo(
-            f"{c.month}  {at}  ingest {c.seq}  {'valid' if c.valid else 'stale'}  "
-            f"{'these policies' if c.key == ours else 'other policies or engine'}  "
-            f"{c.size:,} bytes  key {c.key[:12]}"
+            f"{c.month}  {at}  seen up to ingest {c.seq}  {status}  {c.size:,} bytes  "
+            f"key {c.key[:12]}"
         )
-    usable = sum(1 for c in found if c.valid and c.key == ours)
+    usable = sum(c.usable for c in found)
     click.echo(f"{len(found)} checkpoint(s), {usable} usable by these policies", err=True)
 
 

@@ -26,7 +26,7 @@ from rulesengine.results import Result
 from rulesengine.store import Store
 from rulesengine.store.window import last_ingest, load_checkpoint, load_window, save_checkpoint
 
-CHECKPOINTED = "a month is resumed from, or stores, checkpoints (--no-checkpoints splits it)"
+CHECKPOINTED = "a month is evaluated with checkpoints (--no-checkpoints splits it)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from bench.generate import generate
-from rulesengine.checkpoint import PackedValues, State, decode, encode, evaluate_capturing
+from rulesengine.checkpoint import (
+    PackedValues,
+    State,
+    decode,
+    encode,
+    evaluate_capturing,
+    state_key,
+)
 from rulesengine.evaluate import evaluate
 from rulesengine.formats import read_records
 from rulesengine.incremental import CHECKPOINTED, evaluate_stored
@@ -292,6 +299,10 @@ def test_store_backends_resume_alike(store_url: str, county: PolicySet, tmp_path
     assert evaluate_stored(store, county, dec).how.startswith("evaluated in full")
     f.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs if d["at"] >= "2023-12-20"))
     store.ingest(str(f), read_records(f, vocab), vocab)
+    listed = list_checkpoints(store, state_key(county, None))
+    # December's start still holds; the state at January's start saw none of the new days
+    assert [(c.month, c.usable) for c in listed] == [("2023-12", True), ("2024-01", False)]
+    assert listed[1].current and min(c.size for c in listed) > 0
     done = evaluate_stored(store, county, dec)
     assert done.how.startswith("resumed")
     events = store.load_events(vocab, dec.bounds("Asia/Shanghai")[1], county.names_read())
@@ -350,8 +361,8 @@ def test_cli_lists_and_clears_checkpoints(tmp_path: Path) -> None:
     listed = runner.invoke(main, ["checkpoints", *pols, "--db", db])
     lines = listed.stdout.splitlines()
     assert listed.exit_code == 0 and len(lines) == 2, listed.output
-    assert lines[0].startswith("2023-05  2023-05-01T00:00:00+08:00  ingest 1  valid  these")
-    assert lines[1].startswith("2023-06  2023-06-01T00:00:00+08:00  ingest 1  valid  these")
+    assert lines[0].startswith("2023-05  2023-05-01T00:00:00+08:00  seen up to ingest 1  usable")
+    assert lines[1].startswith("2023-06  2023-06-01T00:00:00+08:00  seen up to ingest 1  usable")
     assert "2 checkpoint(s), 2 usable by these policies" in listed.stderr
     late = tmp_path / "late.jsonl"  # dated in May: the state at June's start no longer holds
     late.write_text(
@@ -361,7 +372,7 @@ def test_cli_lists_and_clears_checkpoints(tmp_path: Path) -> None:
     )
     assert runner.invoke(main, ["ingest", *pols, "--db", db, str(late)]).exit_code == 0
     lines = runner.invoke(main, ["checkpoints", *pols, "--db", db]).stdout.splitlines()
-    assert "  valid  " in lines[0] and "  stale  " in lines[1]
+    assert "  usable  " in lines[0] and "  stale  " in lines[1]
     shutil.copytree(POLICIES, tmp_path / "policies")
     edited = tmp_path / "policies" / "county-department"
     text = (edited / "2023.yaml").read_text(encoding="utf-8")
@@ -370,7 +381,29 @@ def test_cli_lists_and_clears_checkpoints(tmp_path: Path) -> None:
     listed = runner.invoke(main, ["checkpoints", *other, "--db", db])
     assert listed.stdout.count("other policies or engine") == 2, listed.output
     assert "2 checkpoint(s), 0 usable by these policies" in listed.stderr
+    mixed = runner.invoke(main, ["checkpoints", *pols, "--db", db, "--clear"])
+    assert mixed.exit_code == 2 and "takes no --family" in mixed.stderr  # nothing deleted
     cleared = runner.invoke(main, ["checkpoints", "--db", db, "--clear"])
     assert cleared.exit_code == 0 and cleared.stdout == "cleared 2 checkpoint(s)\n"
     listed = runner.invoke(main, ["checkpoints", *pols, "--db", db])
     assert listed.stdout == "" and "0 checkpoint(s)" in listed.stderr
+
+
+def test_cli_checkpoints_errors(tmp_path: Path) -> None:
+    """A family that cannot be found creates no store; a read-only store cannot be cleared,
+    and says so without a traceback."""
+    runner = CliRunner()
+    db = tmp_path / "s.sqlite"
+    unknown = runner.invoke(main, ["checkpoints", "--db", str(db), "--family", "nope"])
+    assert unknown.exit_code == 3 and not db.exists(), unknown.output
+    pols = ["--family", "county-department", "--policies", str(POLICIES)]
+    stream = str(ROOT / "examples" / "county-department.jsonl")
+    assert runner.invoke(main, ["ingest", *pols, "--db", str(db), stream]).exit_code == 0
+    month = ["evaluate", *pols, "--db", str(db), "--period", "2023-05"]
+    assert runner.invoke(main, month).exit_code == 0
+    read_only = f"sqlite:///file:{db.resolve()}?mode=ro&uri=true"
+    refused = runner.invoke(main, ["checkpoints", "--db", read_only, "--clear"])
+    assert refused.exit_code == 7, refused.output
+    assert refused.stderr.startswith("error: cannot clear the checkpoints: OperationalError")
+    assert "Traceback" not in refused.output
+    assert "2 usable" in runner.invoke(main, ["checkpoints", *pols, "--db", read_only]).stderr

@@ -9,6 +9,7 @@ it touched (its events' times, and the times of the events its retractions void)
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from rulesengine.events import Event, TrustedDecoder
 from rulesengine.gcpause import collector_paused
-from rulesengine.store.store import CHUNK, Store, micros
+from rulesengine.store.store import CHUNK, Store, StoreError, micros
 from rulesengine.store.tables import checkpoints, ingests
 from rulesengine.vocabulary import Vocabulary
 
@@ -85,11 +86,17 @@ class StoredCheckpoint:
     seq: int  # the last ingest it has seen
     size: int  # bytes of its state
     valid: bool  # no later ingest touched anything before its instant
+    current: bool  # stored under the key asked about (these policies and this engine)
+
+    @property
+    def usable(self) -> bool:
+        """Whether an evaluation under the key asked about would resume from it."""
+        return self.valid and self.current
 
 
-def list_checkpoints(store: Store) -> list[StoredCheckpoint]:
-    """Every stored checkpoint, by instant then key, and whether it is still valid (what
-    :func:`load_checkpoint` would check)."""
+def list_checkpoints(store: Store, key: str | None = None) -> list[StoredCheckpoint]:
+    """Every stored checkpoint, by instant then key; whether it is still valid (as
+    :func:`load_checkpoint` checks) and whether it is stored under ``key``."""
     cols = checkpoints.c
     with store.engine.connect() as conn:
         rows = conn.execute(
@@ -98,26 +105,30 @@ def list_checkpoints(store: Store) -> list[StoredCheckpoint]:
             ).order_by(cols.at_us, cols.key)
         ).all()
         logged = conn.execute(
-            sa.select(ingests.c.seq, ingests.c.touched_us).order_by(ingests.c.seq.desc())
+            sa.select(ingests.c.seq, ingests.c.touched_us).order_by(ingests.c.seq)
         ).all()
-    earliest: list[tuple[int, int]] = []  # (seq, earliest time touched by it or any later)
-    low: int | None = None
-    for seq, touched in logged:
-        low = int(touched) if low is None else min(low, int(touched))
-        earliest.append((int(seq), low))
+    seqs = [int(seq) for seq, _ in logged]
+    earliest = [int(t) for _, t in logged]  # then: the earliest time touched by it or later
+    for i in range(len(earliest) - 2, -1, -1):
+        earliest[i] = min(earliest[i], earliest[i + 1])
     out = []
-    for key, at_us, month, seq, size in rows:
-        later = [t for s, t in earliest if s > seq]
-        touched_us = later[-1] if later else None  # the smallest seq above: its running minimum
-        valid = touched_us is None or touched_us >= at_us
-        out.append(StoredCheckpoint(key, int(at_us), month, int(seq), int(size), valid))
+    for k, at_us, month, seq, size in rows:
+        i = bisect_right(seqs, seq)  # the first ingest after the state's
+        valid = i == len(seqs) or earliest[i] >= at_us
+        out.append(StoredCheckpoint(k, int(at_us), month, int(seq), int(size), valid, k == key))
     return out
 
 
 def clear_checkpoints(store: Store) -> int:
     """Delete every stored checkpoint (they are a cache); how many there were."""
-    with store.engine.begin() as conn:
-        return int(conn.execute(checkpoints.delete()).rowcount or 0)
+    try:
+        with store.engine.begin() as conn:
+            return int(conn.execute(checkpoints.delete()).rowcount or 0)
+    except sa.exc.DBAPIError as exc:
+        raise StoreError(
+            f"cannot clear the checkpoints: {exc.__class__.__name__}: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        ) from exc
 
 
 def load_window(
