@@ -62,6 +62,7 @@ class Roster:
     _homes: dict[tuple[tuple[str, ...], datetime], dict[str, str | None]] = field(
         default_factory=dict
     )
+    _persons: list[str] = field(default_factory=list)  # sorted, once built
 
     @classmethod
     def build(cls, events: Iterable[Event], vocab: Vocabulary) -> Roster:
@@ -103,11 +104,13 @@ class Roster:
             if len(times) == 1
             for states in (roster._states[pid],)
         }
+        roster._persons = sorted(roster._states)
         return roster
 
     def persons(self) -> list[str]:
-        """Every person who was ever on the roster, sorted."""
-        return sorted(self._states)
+        """Every person who was ever on the roster, sorted (a new list: sorted once per roster,
+        not once per period asked about)."""
+        return list(self._persons)
 
     def state_at(self, pid: str, t: datetime) -> State | None:
         """The person's state after every change at or before ``t`` (None before joining)."""

@@ -1,4 +1,5 @@
-"""The roster's shortcut for people who never moved (rulesengine.roster.Roster.homes)."""
+"""The roster: its list of people, and its shortcut for people who never moved
+(rulesengine.roster.Roster.homes)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,11 @@ def test_homes_compare_instants_whatever_the_zone_of_since(county: PolicySet) ->
         at_join = late.astimezone(zone)  # the same instant, as a period's bound is held
         assert "late" in roster.homes(("section",), at_join)
         assert "late" not in roster.homes(("section",), at_join - timedelta(microseconds=1))
+
+
+def test_persons_are_sorted_and_a_fresh_list(county: PolicySet) -> None:
+    roster = _roster(county)  # joined in the order fixed, top, mover, late, leaver
+    persons = roster.persons()
+    assert persons == ["fixed", "late", "leaver", "mover", "top"]
+    persons.append("someone")  # a caller's list: the roster keeps its own
+    assert roster.persons() == ["fixed", "late", "leaver", "mover", "top"]
