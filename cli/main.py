@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +30,6 @@ from rulesengine.render import render_json, render_table
 from rulesengine.scaffold import scaffold_policy
 from rulesengine.schema_check import schema as load_schema
 from rulesengine.store import Store, default_url
-from rulesengine.store.store import EPOCH
 from rulesengine.store.window import clear_checkpoints, list_checkpoints
 from rulesengine.testing import coverage, find_test_files, run_files
 
@@ -359,7 +357,7 @@ def checkpoints(clear: bool, family: str | None, policies_dir: str | None, db: s
         store.close()
     zone = ZoneInfo(policies.policies[0].timezone)
     for c in found:
-        at = (EPOCH + timedelta(microseconds=c.at_us)).astimezone(zone).isoformat()
+        at = c.at.astimezone(zone).isoformat()
         status = "usable" if c.usable else "stale" if c.current else "other policies or engine"
         click.echo(
             f"{c.month}  {at}  seen up to ingest {c.seq}  {status}  {c.size:,} bytes  "

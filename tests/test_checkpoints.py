@@ -34,7 +34,6 @@ from rulesengine.periods import Period, parse_period, period_of
 from rulesengine.policy import Policy, PolicySet, load_policy, load_policy_set
 from rulesengine.render import render_json
 from rulesengine.store import Store
-from rulesengine.store.store import EPOCH
 from rulesengine.store.window import (
     last_ingest,
     list_checkpoints,
@@ -76,8 +75,7 @@ class Replay:
         if pol is None:
             return "no policy"
         for c in list_checkpoints(self.store):  # `rulesengine checkpoints` agrees with use
-            at = EPOCH + timedelta(microseconds=c.at_us)
-            assert c.valid == (load_checkpoint(self.store, c.key, at) is not None), c
+            assert c.valid == (load_checkpoint(self.store, c.key, c.at) is not None), c
         done = evaluate_stored(self.store, self.policies, month, self.forced)
         events = self.store.load_events(
             self.vocab, month.bounds(pol.timezone)[1], self.policies.names_read()

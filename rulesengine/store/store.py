@@ -49,6 +49,11 @@ def micros(at: datetime) -> int:
     return (at - EPOCH) // timedelta(microseconds=1)
 
 
+def from_micros(us: int) -> datetime:
+    """The instant ``us`` microseconds after 1970, in UTC (the inverse of :func:`micros`)."""
+    return EPOCH + timedelta(microseconds=us)
+
+
 @dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingested file gave."""
@@ -197,9 +202,7 @@ class Store:
             )
             for eid, etype, at_us, sha in conn.execute(q):
                 if eid not in checker.events:
-                    checker.known(
-                        eid, etype, EPOCH + timedelta(microseconds=at_us), bytes.fromhex(sha)
-                    )
+                    checker.known(eid, etype, from_micros(at_us), bytes.fromhex(sha))
 
     def _void_times(self, conn: Connection, vocab: Vocabulary, voided: list[str]) -> list[int]:
         """The times of the events ``voided`` names and, when one of them is itself a

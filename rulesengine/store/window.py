@@ -9,7 +9,6 @@ it touched (its events' times, and the times of the events its retractions void)
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ import sqlalchemy as sa
 
 from rulesengine.events import Event, TrustedDecoder
 from rulesengine.gcpause import collector_paused
-from rulesengine.store.store import CHUNK, Store, StoreError, micros
+from rulesengine.store.store import CHUNK, Store, StoreError, from_micros, micros
 from rulesengine.store.tables import checkpoints, ingests
 from rulesengine.vocabulary import Vocabulary
 
@@ -51,8 +50,18 @@ def load_checkpoint(store: Store, key: str, at: datetime) -> tuple[int, bytes] |
     if row is None:
         return None
     seq, body = int(row[0]), bytes(row[1])
-    touched = touched_after(store, seq)
-    return (seq, body) if touched is None or touched >= at_us else None
+    return (seq, body) if _holds(at_us, touched_after(store, seq)) else None
+
+
+def _holds(at_us: int, touched: int | None) -> bool:
+    """Whether a state at ``at_us`` still holds when the ingests after it touched nothing
+    earlier than ``touched`` (None: there were none)."""
+    return touched is None or touched >= at_us
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The database's one-line reason for a failed write."""
+    return f"{exc.__class__.__name__}: {str(exc.orig).strip().splitlines()[0]}"
 
 
 def save_checkpoint(
@@ -72,7 +81,7 @@ def save_checkpoint(
                 checkpoints.insert().values(key=key, at_us=at_us, month=month, seq=seq, body=body)
             )
     except sa.exc.DBAPIError as exc:
-        return f"{exc.__class__.__name__}: {str(exc.orig).strip().splitlines()[0]}"
+        return _reason(exc)
     return None
 
 
@@ -81,7 +90,7 @@ class StoredCheckpoint:
     """One stored checkpoint, as ``rulesengine checkpoints`` lists it."""
 
     key: str  # digest of the engine, the family and its policies (checkpoint.state_key)
-    at_us: int  # its instant (a month's start), microseconds since 1970 UTC
+    at: datetime  # its instant (a month's start), in UTC
     month: str  # the month that starts there
     seq: int  # the last ingest it has seen
     size: int  # bytes of its state
@@ -104,18 +113,15 @@ def list_checkpoints(store: Store, key: str | None = None) -> list[StoredCheckpo
                 cols.key, cols.at_us, cols.month, cols.seq, sa.func.length(cols.body)
             ).order_by(cols.at_us, cols.key)
         ).all()
-        logged = conn.execute(
-            sa.select(ingests.c.seq, ingests.c.touched_us).order_by(ingests.c.seq)
-        ).all()
-    seqs = [int(seq) for seq, _ in logged]
-    earliest = [int(t) for _, t in logged]  # then: the earliest time touched by it or later
-    for i in range(len(earliest) - 2, -1, -1):
-        earliest[i] = min(earliest[i], earliest[i + 1])
+    touched: dict[int, int | None] = {}  # per ingest seen: what the ingests after it touched
     out = []
     for k, at_us, month, seq, size in rows:
-        i = bisect_right(seqs, seq)  # the first ingest after the state's
-        valid = i == len(seqs) or earliest[i] >= at_us
-        out.append(StoredCheckpoint(k, int(at_us), month, int(seq), int(size), valid, k == key))
+        if seq not in touched:
+            touched[seq] = touched_after(store, seq)
+        valid = _holds(at_us, touched[seq])
+        out.append(
+            StoredCheckpoint(k, from_micros(at_us), month, int(seq), int(size), valid, k == key)
+        )
     return out
 
 
@@ -125,10 +131,7 @@ def clear_checkpoints(store: Store) -> int:
         with store.engine.begin() as conn:
             return int(conn.execute(checkpoints.delete()).rowcount or 0)
     except sa.exc.DBAPIError as exc:
-        raise StoreError(
-            f"cannot clear the checkpoints: {exc.__class__.__name__}: "
-            f"{str(exc.orig).strip().splitlines()[0]}"
-        ) from exc
+        raise StoreError(f"cannot clear the checkpoints: {_reason(exc)}") from exc
 
 
 def load_window(
