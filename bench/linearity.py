@@ -118,8 +118,9 @@ def engine_worker(db: str, repeat: int) -> Worker:
     }
 
 
-def hand_worker(db: str, repeat: int) -> Worker:
-    """bench.peers's hand-written loop on the store's events: best of ``repeat`` seconds."""
+def hand_docs(db: str) -> list[dict[str, Any]]:
+    """The events the engine's worker reads (every event before the year's end, and every
+    retraction), as dicts, for the hand-written loop."""
     policies = load_policy_set(FAMILY)
     first = policies.policies[0]
     end = parse_period(str(YEAR)).bounds(first.timezone)[1]
@@ -128,8 +129,12 @@ def hand_worker(db: str, repeat: int) -> Worker:
     with collector_paused():  # not timed: only makes reading a million dicts faster
         docs = [orjson.loads(body) for body in store.iter_bodies()]
     store.close()
-    # the events the engine's worker reads: every event before the year's end, every retraction
-    docs = [d for d in docs if d["type"] in voids or datetime.fromisoformat(d["at"]) < end]
+    return [d for d in docs if d["type"] in voids or datetime.fromisoformat(d["at"]) < end]
+
+
+def hand_worker(db: str, repeat: int) -> Worker:
+    """bench.peers's hand-written loop on the store's events: best of ``repeat`` seconds."""
+    docs = hand_docs(db)
     totals, secs = best_of(repeat, lambda: credit(prepare(docs), hand_points))
     return {
         "kind": "hand",

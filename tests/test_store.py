@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -231,3 +232,26 @@ def test_schema_head_is_the_newest_migration() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "rulesengine" / "store" / "migrations"))
     assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
+
+
+def test_bodies_are_read_back_exactly(store_url: str, county: PolicySet, tmp_path: Path) -> None:
+    """The read fetches each stored body as its UTF-8 bytes (SQLite's cast to BLOB,
+    PostgreSQL's convert_to): escapes, quotes, backslashes, Chinese and characters beyond the
+    Basic Multilingual Plane come back as written (a cast to bytea would read backslashes as
+    escapes)."""
+    title = '引号"与反斜杠\\、\\n字面、换行\n制表\t及𠀋字 \\x41 \\\\'
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()[:17]
+    lines.append(
+        '{"id": "t1", "type": "submission", "at": "2023-01-03T10:00:00+08:00", '
+        f'"author": "p01", "category": "problem", "title": {json.dumps(title)}}}'
+    )
+    path = tmp_path / "tricky.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = Store(store_url)
+    assert ingest(store, path, county).rejected == 0
+    got = {e.id: e for e in store.load_events(county.policies[0].vocabulary)}
+    assert got["t1"].data["title"] == title
+    assert {i: e.data for i, e in got.items()} == {
+        e.id: e.data for e in read_events([str(path)], county.policies[0].vocabulary).events
+    }
+    store.close()

@@ -339,7 +339,7 @@ class Store:
         Events keep neither their source file nor their line (no rule reads them);
         ``keep_text``: see :class:`rulesengine.events.TrustedDecoder`."""
         void_types = [t.name for t in vocab.types.values() if t.voids]
-        q = sa.select(events.c.body, events.c.at_us)
+        q = sa.select(self._body_bytes(), events.c.at_us)
         if until is not None:
             q = q.where(sa.or_(events.c.at_us < micros(until), events.c.type.in_(void_types)))
         q = q.order_by(events.c.at_us, events.c.id)
@@ -360,6 +360,15 @@ class Store:
             finally:
                 cur.close()
         return out
+
+    def _body_bytes(self) -> Any:
+        """The stored body as its UTF-8 bytes: orjson decodes them as they are, where a text
+        value is first decoded by the driver and then encoded again by orjson (a tenth of the
+        read's time at province scale). PostgreSQL's ``convert_to`` (a cast to bytea would read
+        backslashes as escapes); SQLite's cast to BLOB gives the stored bytes."""
+        if self.engine.dialect.name == "postgresql":
+            return sa.func.convert_to(events.c.body, "UTF8")
+        return sa.cast(events.c.body, sa.LargeBinary)
 
     def iter_bodies(self) -> Iterator[str]:
         """Every stored event as canonical JSON, by time then id (for export and backup)."""
