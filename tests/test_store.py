@@ -235,10 +235,10 @@ def test_schema_head_is_the_newest_migration() -> None:
 
 
 def test_bodies_are_read_back_exactly(store_url: str, county: PolicySet, tmp_path: Path) -> None:
-    """The read fetches each stored body as its UTF-8 bytes (SQLite's cast to BLOB,
-    PostgreSQL's convert_to): escapes, quotes, backslashes, Chinese and characters beyond the
-    Basic Multilingual Plane come back as written (a cast to bytea would read backslashes as
-    escapes)."""
+    """The read fetches each stored body as its UTF-8 bytes from SQLite (a cast to BLOB) and as
+    text from PostgreSQL: escapes, quotes, backslashes, Chinese and characters beyond the Basic
+    Multilingual Plane come back as written either way (on PostgreSQL a cast to bytea would
+    read backslashes as escapes)."""
     title = '引号"与反斜杠\\、\\n字面、换行\n制表\t及𠀋字 \\x41 \\\\'
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()[:17]
     lines.append(
