@@ -24,6 +24,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -173,14 +174,12 @@ def year_runs(
     its 17 periods with ``evaluate_partitioned``, ``repeat`` times: the (load, evaluate) seconds
     of each run, and what ``inspect(events, results, serial)`` returned after the last run (it
     runs after each run's timing, before the run's events and results are freed)."""
-    vocab = policies.policies[0].vocabulary
-    end = parse_period("2023").bounds(policies.policies[0].timezone)[1]
     periods = [parse_period(p) for p in year_periods(2023)]
     runs: list[tuple[float, float]] = []
     seen: T | None = None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        events = store.load_events(vocab, end, policies.names_read())
+        events = read_year(store, policies)
         t1 = time.perf_counter()
         results, serial = evaluate_partitioned(policies, events, periods, workers)
         runs.append((t1 - t0, time.perf_counter() - t1))
@@ -188,6 +187,17 @@ def year_runs(
             seen = inspect(events, results, serial)
         del events, results  # the next run starts from an empty heap, as a new process does
     return runs, seen
+
+
+def year_end(policies: PolicySet) -> datetime:
+    """The end of 2023 in the time zone of the family's first policy."""
+    return parse_period("2023").bounds(policies.policies[0].timezone)[1]
+
+
+def read_year(store: Store, policies: PolicySet) -> list[Event]:
+    """2023 as the year loop reads it: every event before its end, and every retraction."""
+    vocab = policies.policies[0].vocabulary
+    return store.load_events(vocab, year_end(policies), policies.names_read())
 
 
 def one_month(

@@ -19,7 +19,7 @@ the 17 periods (``evaluate_partitioned``, one worker). ``docs`` reads the events
 ``bench.linearity``'s hand worker does; ``hand`` also runs ``bench.peers``'s hand-written loop
 of the adoption points rule once. So: read = read - base, the 17 periods = year - read, the hand
 loop = hand - docs. Under valgrind a process runs about 20-50 times slower: the province's five
-stages take about eight minutes on the 2-core machine of bench/README.md.
+stages take about five minutes, a city's under one, on the 2-core machine of bench/README.md.
 
 Prints each part's instructions on both stores, their ratio against the events' own ratio, the
 times of the same parts in one ``bench.linearity`` round (best of ``--repeat``), and the
@@ -38,12 +38,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.compare import FAMILY, YEAR, read_only_url
-from bench.evaluate import year_runs
+from bench.compare import FAMILY, read_only_url
+from bench.evaluate import read_year, year_runs
 from bench.ingest import ROOT, machine
 from bench.linearity import hand_docs, run_worker
 from bench.peers import credit, hand_points, prepare
-from rulesengine.periods import parse_period
 from rulesengine.policy import load_policy_set
 from rulesengine.store import Store
 
@@ -65,9 +64,7 @@ def stage(name: str, db: str) -> dict[str, Any]:
     if name == "year":  # bench.evaluate's year loop, once
         _, out["events"] = year_runs(store, policies, 1, 1, lambda evs, _r, _s: len(evs))
     elif name == "read":  # the read of that loop alone
-        first = policies.policies[0]
-        end = parse_period(str(YEAR)).bounds(first.timezone)[1]
-        out["events"] = len(store.load_events(first.vocabulary, end, policies.names_read()))
+        out["events"] = len(read_year(store, policies))
     store.close()
     return out
 
@@ -137,37 +134,25 @@ def main(argv: list[str] | None = None) -> int:
         f"round, best of {args.repeat}): small {small:,} events, large {large:,}: "
         f"{events:.2f}x the events"
     )
-    secs = {
-        part: {
-            size: float(
-                timed[(size, "hand")]["seconds"]
-                if part == "hand loop"
-                else timed[(size, "engine")]["load" if part == "read" else "evaluate"]
-            )
-            for size in ("small", "large")
-        }
-        for part, _, _ in PARTS
-    }
-    total = {size: {"n": 0, "s": 0.0} for size in ("small", "large")}
+    sizes = ("small", "large")
+    engine_n, engine_s = dict.fromkeys(sizes, 0), dict.fromkeys(sizes, 0.0)
     for part, before, after in PARTS:
-        n = {size: got[(size, after)] - got[(size, before)] for size in ("small", "large")}
-        s = secs[part]
-        if part != "hand loop":
-            for size in ("small", "large"):
-                total[size]["n"] += n[size]
-                total[size]["s"] += s[size]
-        line(part, n, s, events)
-    line(
-        "engine (read + 17 periods)",
-        {k: int(v["n"]) for k, v in total.items()},
-        {k: float(v["s"]) for k, v in total.items()},
-        events,
-    )
+        n = {size: got[(size, after)] - got[(size, before)] for size in sizes}
+        if part == "hand loop":
+            s = {size: float(timed[(size, "hand")]["seconds"]) for size in sizes}
+        else:
+            which = "load" if part == "read" else "evaluate"
+            s = {size: float(timed[(size, "engine")][which]) for size in sizes}
+            for size in sizes:
+                engine_n[size] += n[size]
+                engine_s[size] += s[size]
+        print_part(part, n, s, events)
+    print_part("engine (read + 17 periods)", engine_n, engine_s, events)
     print(f"machine: {machine()}")
     return 0
 
 
-def line(part: str, n: dict[str, int], s: dict[str, float], events: float) -> None:
+def print_part(part: str, n: dict[str, int], s: dict[str, float], events: float) -> None:
     """Print one part: instructions, times, their ratios and instructions per second."""
     ni, si = n["large"] / n["small"], s["large"] / s["small"]
     print(

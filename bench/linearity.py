@@ -56,12 +56,11 @@ from typing import Any
 import orjson
 
 from bench.compare import FAMILY, YEAR, bench_store, peak_mib, read_only_url
-from bench.evaluate import year_runs
+from bench.evaluate import year_end, year_runs
 from bench.ingest import ROOT, machine
 from bench.peers import ZERO, annual, best_of, credit, hand_points, person_scores, prepare
 from rulesengine.events import Event
 from rulesengine.gcpause import collector_paused
-from rulesengine.periods import parse_period
 from rulesengine.policy import load_policy_set
 from rulesengine.results import Result
 from rulesengine.store import Store
@@ -122,9 +121,8 @@ def hand_docs(db: str) -> list[dict[str, Any]]:
     """The events the engine's worker reads (every event before the year's end, and every
     retraction), as dicts, for the hand-written loop."""
     policies = load_policy_set(FAMILY)
-    first = policies.policies[0]
-    end = parse_period(str(YEAR)).bounds(first.timezone)[1]
-    voids = {t.name for t in first.vocabulary.types.values() if t.voids}
+    end = year_end(policies)
+    voids = {t.name for t in policies.policies[0].vocabulary.types.values() if t.voids}
     store = Store(read_only_url(db))
     with collector_paused():  # not timed: only makes reading a million dicts faster
         docs = [orjson.loads(body) for body in store.iter_bodies()]

@@ -339,7 +339,13 @@ class Store:
         Events keep neither their source file nor their line (no rule reads them);
         ``keep_text``: see :class:`rulesengine.events.TrustedDecoder`."""
         void_types = [t.name for t in vocab.types.values() if t.voids]
-        q = sa.select(self._body_bytes(), events.c.at_us)
+        postgres = self.engine.dialect.name == "postgresql"
+        # From SQLite each body as its UTF-8 bytes (a cast to BLOB), which orjson decodes as
+        # they are: as text, the driver decoded it into a string that orjson encoded back (a
+        # tenth of the read at province scale). PostgreSQL would send bytea in hex over its text
+        # protocol, which cost more than it saved (3.0 s against 2.75 s): text (decision 30).
+        body = events.c.body if postgres else sa.cast(events.c.body, sa.LargeBinary)
+        q = sa.select(body, events.c.at_us)
         if until is not None:
             q = q.where(sa.or_(events.c.at_us < micros(until), events.c.type.in_(void_types)))
         q = q.order_by(events.c.at_us, events.c.id)
@@ -350,8 +356,7 @@ class Store:
             # The driver's own cursor: SQLAlchemy's row objects cost a second per million rows.
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            server_side = self.engine.dialect.name == "postgresql"
-            cur = raw.cursor(name="load_events") if server_side else raw.cursor()
+            cur = raw.cursor(name="load_events") if postgres else raw.cursor()
             try:
                 with collector_paused():  # many small objects, no cycles
                     cur.execute(sql)
@@ -360,16 +365,6 @@ class Store:
             finally:
                 cur.close()
         return out
-
-    def _body_bytes(self) -> Any:
-        """The stored body as the read fetches it. From SQLite, its UTF-8 bytes (a cast to
-        BLOB), which orjson decodes as they are: fetched as text, the driver decoded each body
-        into a string that orjson encoded back to UTF-8 (a tenth of the read's time at province
-        scale). PostgreSQL sends bytea in hex over its text protocol, which cost more than it
-        saved (3.0 s against 2.75 s for a province's read): its bodies are fetched as text."""
-        if self.engine.dialect.name == "postgresql":
-            return events.c.body
-        return sa.cast(events.c.body, sa.LargeBinary)
 
     def iter_bodies(self) -> Iterator[str]:
         """Every stored event as canonical JSON, by time then id (for export and backup)."""
